@@ -1,0 +1,67 @@
+// The stack's command line: `npm run infra:up | infra:down | infra:status`, and `npm start`.
+// Progress goes to stderr with elapsed seconds; the summary of where things listen goes to stdout.
+import { readInfraEnv } from "./env";
+import { redact } from "./postgres";
+import { downNative, statusNative, upNative } from "./stack";
+
+const t0 = Date.now();
+const progress = (line: string) =>
+  process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+
+async function main(command: string | undefined): Promise<number> {
+  const env = readInfraEnv();
+  if (env.GRONDSLAG_INFRA !== "native" && command !== "status") {
+    progress(
+      `GRONDSLAG_INFRA=${env.GRONDSLAG_INFRA}: infra:up/down manage the native stack only; nothing to do.`,
+    );
+    return 0;
+  }
+  switch (command) {
+    case "up":
+    case "start": {
+      const { config, started } = await upNative(progress, env);
+      progress(started.length > 0 ? `started: ${started.join(", ")}` : "already running; nothing started");
+      process.stdout.write(
+        [
+          "",
+          `  kafka     ${config.kafka.version.padEnd(8)} ${config.kafka.brokers.join(",")}  (SASL: PLAIN admin, SCRAM-SHA-256 users)`,
+          `  registry  ${config.registry.version.padEnd(8)} ${config.registry.url}`,
+          `  postgres  ${"".padEnd(8)} ${redact(config.postgres.url)}  database ${config.postgres.database}`,
+          "",
+          "  stack config for tools and tests: infra/.state/stack.json   stop it: npm run infra:down",
+          "",
+        ].join("\n"),
+      );
+      if (command === "start") {
+        progress(
+          "the main job (a seed scenario through the gateway, audit summary, auditor page) is not built yet:",
+        );
+        progress("`npm start` brings the stack up and stops there for now.");
+      }
+      return 0;
+    }
+    case "down": {
+      const stopped = await downNative(progress);
+      if (stopped.length === 0) progress("nothing of ours was running");
+      return 0;
+    }
+    case "status": {
+      const lines = await statusNative(env);
+      for (const l of lines)
+        process.stdout.write(`  ${l.part.padEnd(22)} ${l.state.padEnd(11)} ${l.detail}\n`);
+      return lines.some((l) => l.state !== "running") ? 3 : 0;
+    }
+    default:
+      process.stderr.write("usage: cli.ts up | down | status | start\n");
+      return 2;
+  }
+}
+
+main(process.argv[2]).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof Error && err.cause instanceof Error) progress(`  cause: ${err.cause.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,50 @@
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { STATE_DIR } from "./paths";
+
+/**
+ * Where the running stack listens and how an administrator reaches it. Written by `infra:up` (native) to
+ * infra/.state/stack.json, or built from env (external) or from testcontainers (docker). Everything that needs
+ * the stack (tests, `contracts:apply`, `npm start`) reads this one shape.
+ */
+export const stackConfigSchema = z.object({
+  mode: z.enum(["native", "docker", "external"]),
+  kafka: z.object({
+    brokers: z.array(z.string()).min(1),
+    /** The super user: provisioning only. Parties and services get SCRAM users of their own. */
+    admin: z.object({ mechanism: z.literal("plain"), username: z.string(), password: z.string() }),
+    /** SASL mechanism parties and services use. */
+    userMechanism: z.literal("scram-sha-256"),
+    version: z.string(),
+  }),
+  registry: z.object({
+    /** Base of the Confluent-compatible API (…/apis/ccompat/v7). */
+    url: z.string().url(),
+    /** Base of Apicurio's own API, for what the Confluent API lacks (version info). */
+    nativeUrl: z.string().url(),
+    version: z.string(),
+  }),
+  postgres: z.object({ url: z.string(), database: z.string() }),
+});
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+
+const STACK_FILE = path.join(STATE_DIR, "stack.json");
+
+export function writeStackConfig(config: StackConfig): void {
+  fs.mkdirSync(STATE_DIR, { recursive: true });
+  fs.writeFileSync(STACK_FILE, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+}
+
+/** The native stack's config as `infra:up` left it, or undefined before the first `infra:up`. */
+export function readStackFile(): StackConfig | undefined {
+  if (!fs.existsSync(STACK_FILE)) return undefined;
+  return stackConfigSchema.parse(JSON.parse(fs.readFileSync(STACK_FILE, "utf8")));
+}
+
+/** The URL of the project's database on the server that `url` names. */
+export function databaseUrl(pg: StackConfig["postgres"]): string {
+  const u = new URL(pg.url);
+  u.pathname = `/${pg.database}`;
+  return u.toString();
+}

@@ -1,0 +1,6 @@
+export { stackConfigSchema, databaseUrl, type StackConfig } from "./config";
+export { readInfraEnv, type InfraEnv } from "./env";
+export { acquireStack, currentStackConfig, type Stack } from "./harness";
+export { upsertScramUsers, deleteScramUsers, listScramUsers } from "./scram";
+export { waitFor, type Progress } from "./proc";
+export { KAFKA_AUTHORIZER_LOG } from "./kafka";

@@ -1,0 +1,38 @@
+import { defineConfig } from "vitest/config";
+
+// Three tiers, named in the file name (CONVENTIONS 8). Integration and end-to-end specs share one stack that
+// the global setup brings up once per run (and stops afterwards only if it started it).
+export default defineConfig({
+  test: {
+    globalSetup: ["infra/src/test/global-setup.ts"],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["**/src/**/*.unit.spec.ts"],
+          exclude: ["**/node_modules/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "int",
+          include: ["**/src/**/*.int.spec.ts"],
+          exclude: ["**/node_modules/**"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: ["test/**/*.e2e.spec.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
