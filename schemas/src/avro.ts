@@ -1,0 +1,196 @@
+import avro from "avsc";
+
+/** An Avro schema as JSON, as written in `schemas/avro/*.avsc` (custom `x-` attributes included). */
+export type AvroSchema =
+  | string
+  | AvroRecordSchema
+  | AvroEnumSchema
+  | AvroArraySchema
+  | AvroMapSchema
+  | AvroFixedSchema
+  | AvroLogicalSchema
+  | readonly AvroSchema[];
+
+/** Custom attributes we put on fields. Avro permits them; avsc parses them but does not keep them (see README). */
+export interface FieldAttributes {
+  /** What kind of personal data (AVG art. 4(1)) the field holds. */
+  readonly "x-personal"?: PersonalKind;
+  /** Special category of personal data (AVG art. 9). Inherited by every sub-field. */
+  readonly "x-special-category"?: SpecialCategory;
+  /** Identifier format the field must satisfy (checked by {@link identifierProblems}). */
+  readonly "x-identifier"?: IdentifierKind;
+  /** Marks the top-level field whose value keys the event on Kafka (the subject company's KvK number). */
+  readonly "x-key"?: boolean;
+}
+
+export const personalKinds = ["bsn", "name", "address", "kvk", "other"] as const;
+export type PersonalKind = (typeof personalKinds)[number];
+export const specialCategories = ["health"] as const;
+export type SpecialCategory = (typeof specialCategories)[number];
+export const identifierKinds = ["bsn", "kvk", "gemeentecode"] as const;
+export type IdentifierKind = (typeof identifierKinds)[number];
+
+export interface AvroField extends FieldAttributes {
+  readonly name: string;
+  readonly type: AvroSchema;
+  readonly doc?: string;
+  readonly default?: unknown;
+  readonly aliases?: readonly string[];
+  readonly order?: "ascending" | "descending" | "ignore";
+}
+
+export interface AvroRecordSchema {
+  readonly type: "record";
+  readonly name: string;
+  readonly namespace?: string;
+  readonly doc?: string;
+  readonly aliases?: readonly string[];
+  readonly fields: readonly AvroField[];
+}
+
+export interface AvroEnumSchema {
+  readonly type: "enum";
+  readonly name: string;
+  readonly namespace?: string;
+  readonly doc?: string;
+  readonly aliases?: readonly string[];
+  readonly symbols: readonly string[];
+  readonly default?: string;
+}
+
+export interface AvroArraySchema {
+  readonly type: "array";
+  readonly items: AvroSchema;
+}
+
+export interface AvroMapSchema {
+  readonly type: "map";
+  readonly values: AvroSchema;
+}
+
+export interface AvroFixedSchema {
+  readonly type: "fixed";
+  readonly name: string;
+  readonly namespace?: string;
+  readonly size: number;
+}
+
+export interface AvroLogicalSchema {
+  readonly type: "int" | "long" | "bytes" | "fixed" | "string";
+  readonly logicalType: string;
+}
+
+export function isRecordSchema(s: AvroSchema): s is AvroRecordSchema {
+  return typeof s === "object" && !Array.isArray(s) && (s as { type?: unknown }).type === "record";
+}
+
+export function isArraySchema(s: AvroSchema): s is AvroArraySchema {
+  return typeof s === "object" && !Array.isArray(s) && (s as { type?: unknown }).type === "array";
+}
+
+export function isMapSchema(s: AvroSchema): s is AvroMapSchema {
+  return typeof s === "object" && !Array.isArray(s) && (s as { type?: unknown }).type === "map";
+}
+
+export function isEnumSchema(s: AvroSchema): s is AvroEnumSchema {
+  return typeof s === "object" && !Array.isArray(s) && (s as { type?: unknown }).type === "enum";
+}
+
+export function isUnionSchema(s: AvroSchema): s is readonly AvroSchema[] {
+  return Array.isArray(s);
+}
+
+export function isLogicalSchema(s: AvroSchema): s is AvroLogicalSchema {
+  return (
+    typeof s === "object" &&
+    !Array.isArray(s) &&
+    typeof (s as { logicalType?: unknown }).logicalType === "string"
+  );
+}
+
+/** The full name of a named type, as Avro resolves it (namespace inherited from the enclosing type). */
+export function fullName(name: string, namespace: string | undefined): string {
+  return name.includes(".") || !namespace ? name : `${namespace}.${name}`;
+}
+
+export function namespaceOf(full: string): string | undefined {
+  const i = full.lastIndexOf(".");
+  return i < 0 ? undefined : full.slice(0, i);
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * `timestamp-millis` as a JS `Date`. Writing also accepts epoch milliseconds and ISO-8601 instants with an offset,
+ * so a JSON body from the HTTP API validates and encodes as is; `type.clone(value)` normalises to `Date`.
+ */
+class TimestampMillisType extends avro.types.LogicalType {
+  protected override _fromValue(val: unknown): Date {
+    return val instanceof Date ? val : new Date(val as number);
+  }
+
+  protected override _toValue(val: unknown): number {
+    let ms: number | undefined;
+    if (val instanceof Date) ms = val.getTime();
+    else if (typeof val === "number" && Number.isSafeInteger(val)) ms = val;
+    else if (typeof val === "string" && ISO_INSTANT.test(val)) ms = Date.parse(val);
+    if (ms === undefined || Number.isNaN(ms)) throw new Error(`not a timestamp: ${String(val)}`);
+    return ms;
+  }
+
+  protected override _resolve(type: avro.Type): ((v: unknown) => Date) | undefined {
+    if (avro.Type.isType(type, "long", "logical:timestamp-millis")) return (v) => this._fromValue(v);
+    return undefined;
+  }
+}
+
+/**
+ * `date` as an ISO calendar date string (`2024-03-01`): a day carries no time zone, and a `Date` object would
+ * invite one. Writing also accepts a `Date` (its UTC day).
+ */
+class DateType extends avro.types.LogicalType {
+  protected override _fromValue(val: unknown): string {
+    if (typeof val === "string") return val;
+    if (val instanceof Date) return val.toISOString().slice(0, 10);
+    return new Date((val as number) * DAY_MS).toISOString().slice(0, 10);
+  }
+
+  protected override _toValue(val: unknown): number {
+    if (typeof val === "number" && Number.isSafeInteger(val)) return val;
+    if (val instanceof Date && !Number.isNaN(val.getTime())) return Math.floor(val.getTime() / DAY_MS);
+    if (typeof val === "string") {
+      const days = isoDateToDays(val);
+      if (days !== undefined) return days;
+    }
+    throw new Error(`not a date: ${String(val)}`);
+  }
+
+  protected override _resolve(type: avro.Type): ((v: unknown) => string) | undefined {
+    if (avro.Type.isType(type, "int", "logical:date")) return (v) => this._fromValue(v);
+    return undefined;
+  }
+}
+
+function isoDateToDays(s: string): number | undefined {
+  const m = ISO_DATE.exec(s);
+  if (!m) return undefined;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  // Date.UTC rolls 2024-02-30 over to March: reject days that do not exist.
+  if (new Date(ms).toISOString().slice(0, 10) !== s) return undefined;
+  return ms / DAY_MS;
+}
+
+export const logicalTypes = {
+  "timestamp-millis": TimestampMillisType,
+  date: DateType,
+};
+
+/**
+ * Parses a schema the way every Grondslag component must: with our logical types, and with unions unwrapped
+ * (we only allow `["null", T]`, which is unambiguous), so values are plain objects that match the generated types.
+ */
+export function typeForSchema(schema: AvroSchema): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, { logicalTypes, wrapUnions: false });
+}
