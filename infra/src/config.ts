@@ -48,3 +48,9 @@ export function databaseUrl(pg: StackConfig["postgres"]): string {
   u.pathname = `/${pg.database}`;
   return u.toString();
 }
+
+/**
+ * Generated SCRAM passwords of the parties and services `contracts:apply` provisions on the local stack (mode 0600,
+ * git-ignored). A real deployment keeps these in its secret store instead.
+ */
+export const CREDENTIALS_FILE = path.join(STATE_DIR, "credentials.json");

@@ -1,4 +1,4 @@
-export { stackConfigSchema, databaseUrl, type StackConfig } from "./config";
+export { CREDENTIALS_FILE, databaseUrl, stackConfigSchema, type StackConfig } from "./config";
 export { readInfraEnv, type InfraEnv } from "./env";
 export { acquireStack, currentStackConfig, type Stack } from "./harness";
 export { upsertScramUsers, deleteScramUsers, listScramUsers } from "./scram";

@@ -1,0 +1,263 @@
+import { deleteScramUsers, listScramUsers, upsertScramUsers, type StackConfig } from "@grondslag/infra";
+import kafkajs, { type Admin } from "kafkajs";
+import type { Catalogue } from "../model";
+import { CredentialsStore } from "./credentials";
+import {
+  aclKey,
+  defaultPlanOptions,
+  desiredState,
+  isManagedTopic,
+  type AclSpec,
+  type DesiredState,
+} from "./plan";
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+
+export interface Change {
+  op: "+" | "-" | "~";
+  kind: "topic" | "partitions" | "topic-config" | "user" | "acl" | "subject" | "compatibility";
+  what: string;
+}
+
+export interface ApplyResult {
+  changes: Change[];
+  /** Topics with a managed prefix that no contract names any more: kept (deleting loses data), reported. */
+  orphanTopics: string[];
+  desired: DesiredState;
+}
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  credentialsFile: string;
+  progress?: (line: string) => void;
+}
+
+const resourceTypeName: Record<number, AclSpec["resourceType"] | undefined> = {
+  [AclResourceTypes.TOPIC]: "TOPIC",
+  [AclResourceTypes.GROUP]: "GROUP",
+};
+const patternName: Record<number, AclSpec["patternType"] | undefined> = {
+  [ResourcePatternTypes.LITERAL]: "LITERAL",
+  [ResourcePatternTypes.PREFIXED]: "PREFIXED",
+};
+const operationName: Record<number, AclSpec["operation"] | undefined> = {
+  [AclOperationTypes.READ]: "READ",
+  [AclOperationTypes.WRITE]: "WRITE",
+};
+
+function toKafkaAcl(a: AclSpec) {
+  return {
+    resourceType: a.resourceType === "TOPIC" ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
+    resourceName: a.resource,
+    resourcePatternType:
+      a.patternType === "LITERAL" ? ResourcePatternTypes.LITERAL : ResourcePatternTypes.PREFIXED,
+    principal: a.principal,
+    host: "*",
+    operation: a.operation === "READ" ? AclOperationTypes.READ : AclOperationTypes.WRITE,
+    permissionType: AclPermissionTypes.ALLOW,
+  };
+}
+
+/** Every ALLOW ACL on the cluster, in our shape; ones we never derive (other operations, DENY) keep a raw key. */
+export async function describeAllAcls(admin: Admin): Promise<(AclSpec & { foreign?: boolean })[]> {
+  const { resources } = await admin.describeAcls({
+    resourceType: AclResourceTypes.ANY,
+    resourcePatternType: ResourcePatternTypes.ANY,
+    host: "*",
+    operation: AclOperationTypes.ANY,
+    permissionType: AclPermissionTypes.ANY,
+  });
+  return resources.flatMap((r) =>
+    r.acls.map((a) => {
+      const resourceType = resourceTypeName[r.resourceType];
+      const patternType = patternName[r.resourcePatternType];
+      const operation = operationName[a.operation];
+      const foreign =
+        !resourceType || !patternType || !operation || a.permissionType !== AclPermissionTypes.ALLOW;
+      return {
+        principal: a.principal,
+        resourceType: resourceType ?? "TOPIC",
+        patternType: patternType ?? "LITERAL",
+        resource: r.resourceName,
+        operation: operation ?? "READ",
+        ...(foreign ? { foreign } : {}),
+      };
+    }),
+  );
+}
+
+async function registry(url: string, path: string, init?: { method: string; body: unknown }) {
+  const res = await fetch(`${url}${path}`, {
+    method: init?.method ?? "GET",
+    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+    ...(init ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/**
+ * Makes Kafka and the registry match the contracts: creates missing topics and updates their retention; creates,
+ * keeps or deletes SCRAM users; adds missing ACLs and removes managed ones no contract derives any more; registers
+ * canonical and projected schemas with BACKWARD compatibility. With `dryRun` it only reports. Idempotent.
+ */
+export async function applyContracts(
+  catalogue: Catalogue,
+  stack: StackConfig,
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const progress = opts.progress ?? (() => {});
+  const desired = desiredState(catalogue, defaultPlanOptions);
+  const changes: Change[] = [];
+  const note = (c: Change) => {
+    changes.push(c);
+    progress(`${opts.dryRun ? "would " : ""}${c.op} ${c.kind} ${c.what}`);
+  };
+  const admin = new kafkajs.Kafka({
+    clientId: "grondslag-provision",
+    brokers: stack.kafka.brokers,
+    sasl: { ...stack.kafka.admin },
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    // Topics.
+    const existing = new Set(await admin.listTopics());
+    const missing = desired.topics.filter((t) => !existing.has(t.name));
+    for (const t of missing)
+      note({
+        op: "+",
+        kind: "topic",
+        what: `${t.name} (${t.partitions} partitions, retention.ms=${t.config["retention.ms"]})`,
+      });
+    if (!opts.dryRun && missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    }
+    const present = desired.topics.filter((t) => existing.has(t.name));
+    if (present.length > 0) {
+      const meta = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
+      const grow = present.flatMap((t) => {
+        const count = meta.topics.find((m) => m.name === t.name)?.partitions.length ?? t.partitions;
+        return count < t.partitions ? [{ topic: t.name, count: t.partitions, from: count }] : [];
+      });
+      for (const g of grow) note({ op: "~", kind: "partitions", what: `${g.topic} ${g.from} → ${g.count}` });
+      if (!opts.dryRun && grow.length > 0) {
+        await admin.createPartitions({ topicPartitions: grow.map(({ topic, count }) => ({ topic, count })) });
+      }
+      const configs = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: present.map((t) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name: t.name })),
+      });
+      const alter = present.flatMap((t) => {
+        const actual = configs.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
+        const differ = Object.entries(t.config).filter(
+          ([k, v]) => actual.find((e) => e.configName === k)?.configValue !== v,
+        );
+        return differ.length > 0 ? [{ t, differ }] : [];
+      });
+      for (const { t, differ } of alter) {
+        note({
+          op: "~",
+          kind: "topic-config",
+          what: `${t.name} ${differ.map(([k, v]) => `${k}=${v}`).join(" ")}`,
+        });
+      }
+      if (!opts.dryRun && alter.length > 0) {
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: alter.map(({ t }) => ({
+            type: kafkajs.ConfigResourceTypes.TOPIC,
+            name: t.name,
+            // AlterConfigs replaces the topic's dynamic configs: send all we own.
+            configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      }
+    }
+    const desiredTopics = new Set(desired.topics.map((t) => t.name));
+    const orphanTopics = [...existing].filter((t) => isManagedTopic(t) && !desiredTopics.has(t)).sort();
+
+    // Users.
+    const store = new CredentialsStore(opts.credentialsFile);
+    const managedBefore = new Set(store.names());
+    const inKafka = new Set(await listScramUsers(stack));
+    const upserts = desired.users.filter((u) => !inKafka.has(u) || store.get(u) === undefined);
+    const removals = store.names().filter((u) => !desired.users.includes(u));
+    for (const u of upserts) note({ op: inKafka.has(u) ? "~" : "+", kind: "user", what: u });
+    for (const u of removals) note({ op: "-", kind: "user", what: u });
+    if (!opts.dryRun) {
+      await upsertScramUsers(
+        stack,
+        upserts.map((name) => ({ name, password: store.rotate(name) })),
+      );
+      await deleteScramUsers(
+        stack,
+        removals.filter((u) => inKafka.has(u)),
+      );
+      for (const u of removals) store.forget(u);
+      store.save();
+    }
+
+    // ACLs: those of managed principals and on managed topics are ours; the rest (tests, operators) are left alone.
+    const managedPrincipals = new Set([...desired.users, ...managedBefore].map((u) => `User:${u}`));
+    const actual = await describeAllAcls(admin);
+    const actualKeys = new Set(actual.filter((a) => !a.foreign).map(aclKey));
+    const desiredKeys = new Set(desired.acls.map(aclKey));
+    const add = desired.acls.filter((a) => !actualKeys.has(aclKey(a)));
+    const remove = actual.filter(
+      (a) =>
+        !a.foreign &&
+        !desiredKeys.has(aclKey(a)) &&
+        (managedPrincipals.has(a.principal) || (a.resourceType === "TOPIC" && isManagedTopic(a.resource))),
+    );
+    for (const a of add) note({ op: "+", kind: "acl", what: aclKey(a) });
+    for (const a of remove) note({ op: "-", kind: "acl", what: aclKey(a) });
+    if (!opts.dryRun) {
+      if (add.length > 0) await admin.createAcls({ acl: add.map(toKafkaAcl) });
+      if (remove.length > 0) await admin.deleteAcls({ filters: remove.map(toKafkaAcl) });
+    }
+
+    // Registry subjects.
+    for (const { subject, schema } of desired.subjects) {
+      const body = { schemaType: "AVRO", schema: JSON.stringify(schema) };
+      const s = encodeURIComponent(subject);
+      const config = await registry(stack.registry.url, `/config/${s}`);
+      if (config.status !== 200 || config.body.compatibilityLevel !== "BACKWARD") {
+        note({ op: config.status === 200 ? "~" : "+", kind: "compatibility", what: `${subject} BACKWARD` });
+        if (!opts.dryRun) {
+          const put = await registry(stack.registry.url, `/config/${s}`, {
+            method: "PUT",
+            body: { compatibility: "BACKWARD" },
+          });
+          if (put.status !== 200)
+            throw new Error(
+              `setting compatibility of ${subject} failed: ${put.status} ${JSON.stringify(put.body)}`,
+            );
+        }
+      }
+      const known = await registry(stack.registry.url, `/subjects/${s}`, { method: "POST", body });
+      if (known.status === 200) continue;
+      note({ op: "+", kind: "subject", what: `${subject} (${schema.name})` });
+      if (opts.dryRun) continue;
+      const reg = await registry(stack.registry.url, `/subjects/${s}/versions`, { method: "POST", body });
+      if (reg.status === 409) {
+        throw new Error(
+          `the registry refuses the new schema for ${subject}: it is not BACKWARD compatible with the registered one ` +
+            `(${JSON.stringify(reg.body.message ?? reg.body)}). Give new fields defaults, or publish under a new topic.`,
+        );
+      }
+      if (reg.status !== 200)
+        throw new Error(`registering ${subject} failed: ${reg.status} ${JSON.stringify(reg.body)}`);
+    }
+    return { changes, orphanTopics, desired };
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,16 @@
+export { applyContracts, describeAllAcls, type ApplyResult, type Change } from "./apply";
+export { CredentialsStore, readCredential } from "./credentials";
+export {
+  AUDIT_SERVICE,
+  AUDIT_TOPIC,
+  GATEWAY,
+  aclKey,
+  canonicalTopic,
+  desiredState,
+  ingressTopic,
+  isManagedTopic,
+  rejectedTopic,
+  subjectOf,
+  type AclSpec,
+  type DesiredState,
+} from "./plan";

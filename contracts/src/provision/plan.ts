@@ -1,0 +1,190 @@
+import { rawSchema, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
+import { partiesMatching } from "../match";
+import { retentionMs, type Catalogue } from "../model";
+import { deliveryTopic, projectSchema } from "../projection";
+
+/**
+ * The state of Kafka and the registry that the contracts imply, derived from them alone. Nothing here talks to
+ * a broker: `apply.ts` diffs this against what is there.
+ */
+
+/** Service principals: only these touch canonical topics and the audit log. */
+export const GATEWAY = "grondslag.gateway";
+export const AUDIT_SERVICE = "grondslag.audit";
+export const AUDIT_TOPIC = "audit.log";
+
+export const canonicalTopic = (topic: Topic) => `events.${topic}`;
+export const ingressTopic = (party: string) => `ingress.${party}`;
+export const rejectedTopic = (party: string) => `rejected.${party}`;
+export const subjectOf = (kafkaTopic: string) => `${kafkaTopic}-value`;
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** Configs we own on the topic; others are left alone. */
+  config: Record<string, string>;
+}
+
+export type AclOperation = "READ" | "WRITE";
+export interface AclSpec {
+  principal: string;
+  resourceType: "TOPIC" | "GROUP";
+  patternType: "LITERAL" | "PREFIXED";
+  resource: string;
+  operation: AclOperation;
+}
+
+export interface SubjectSpec {
+  subject: string;
+  schema: AvroRecordSchema;
+}
+
+export interface DesiredState {
+  topics: TopicSpec[];
+  acls: AclSpec[];
+  /** SCRAM users: every party named by a contract (patterns expanded), and the services. */
+  users: string[];
+  subjects: SubjectSpec[];
+}
+
+export interface PlanOptions {
+  partitions: { events: number; deliver: number; ingress: number; rejected: number; audit: number };
+}
+
+export const defaultPlanOptions: PlanOptions = {
+  partitions: { events: 6, deliver: 3, ingress: 3, rejected: 1, audit: 6 },
+};
+
+const DAY = 86_400_000;
+
+/** Topics whose names provisioning owns (it creates and configures them; it never deletes one). */
+export const managedTopicPrefixes = ["events.", "deliver.", "ingress.", "rejected."] as const;
+export const isManagedTopic = (name: string) =>
+  name === AUDIT_TOPIC || managedTopicPrefixes.some((p) => name.startsWith(p));
+
+export function desiredState(catalogue: Catalogue, opts: PlanOptions = defaultPlanOptions): DesiredState {
+  const topics = new Map<string, TopicSpec>();
+  const acls: AclSpec[] = [];
+  const users = new Set<string>([GATEWAY, AUDIT_SERVICE]);
+  const subjects: SubjectSpec[] = [];
+  const addTopic = (name: string, partitions: number, retention: number) => {
+    if (!topics.has(name)) {
+      topics.set(name, {
+        name,
+        partitions,
+        config: { "retention.ms": String(retention), "cleanup.policy": "delete" },
+      });
+    }
+  };
+  const allow = (
+    principal: string,
+    resourceType: AclSpec["resourceType"],
+    resource: string,
+    operation: AclOperation,
+  ) =>
+    acls.push({
+      principal: `User:${principal}`,
+      resourceType,
+      patternType: resourceType === "GROUP" ? "PREFIXED" : "LITERAL",
+      resource,
+      operation,
+    });
+
+  for (const contract of Object.values(catalogue.topics)) {
+    if (!contract) continue;
+    const topic = contract.topic;
+    const retention = retentionMs(contract.retention);
+    const writer = rawSchema(topic);
+    addTopic(canonicalTopic(topic), opts.partitions.events, retention);
+    subjects.push({ subject: subjectOf(canonicalTopic(topic)), schema: writer as AvroRecordSchema });
+
+    for (const producer of contract.producers) {
+      for (const party of partiesMatching(catalogue, producer.party)) {
+        users.add(party.id);
+        // Ingress is a hand-over, not a store: the gateway consumes it at once; a week covers an outage.
+        addTopic(ingressTopic(party.id), opts.partitions.ingress, 7 * DAY);
+        addTopic(rejectedTopic(party.id), opts.partitions.rejected, 30 * DAY);
+      }
+    }
+    for (const consumer of contract.consumers) {
+      for (const party of partiesMatching(catalogue, consumer.party)) {
+        users.add(party.id);
+        const name = deliveryTopic(party.id, topic);
+        if (!topics.has(name)) {
+          addTopic(name, opts.partitions.deliver, retention);
+          allow(party.id, "TOPIC", name, "READ");
+          subjects.push({ subject: subjectOf(name), schema: projectSchema(writer, consumer.fields) });
+        }
+      }
+    }
+  }
+
+  for (const user of users) {
+    if (user === GATEWAY || user === AUDIT_SERVICE) continue;
+    if (topics.has(ingressTopic(user))) {
+      allow(user, "TOPIC", ingressTopic(user), "WRITE");
+      allow(user, "TOPIC", rejectedTopic(user), "READ");
+    }
+    // A party's consumer groups are named `<party>.<anything>`.
+    allow(user, "GROUP", `${user}.`, "READ");
+  }
+
+  // Audit records are the evidence: kept on Kafka until the audit service's store is the record of truth, and
+  // never deleted by age (the PostgreSQL store has its own retention rules).
+  addTopic(AUDIT_TOPIC, opts.partitions.audit, -1);
+
+  const prefixed = (principal: string, resource: string, operation: AclOperation): AclSpec => ({
+    principal: `User:${principal}`,
+    resourceType: "TOPIC",
+    patternType: "PREFIXED",
+    resource,
+    operation,
+  });
+  acls.push(
+    prefixed(GATEWAY, "ingress.", "READ"),
+    prefixed(GATEWAY, "events.", "READ"),
+    prefixed(GATEWAY, "events.", "WRITE"),
+    prefixed(GATEWAY, "deliver.", "READ"),
+    prefixed(GATEWAY, "deliver.", "WRITE"),
+    prefixed(GATEWAY, "rejected.", "WRITE"),
+    {
+      principal: `User:${GATEWAY}`,
+      resourceType: "TOPIC",
+      patternType: "LITERAL",
+      resource: AUDIT_TOPIC,
+      operation: "WRITE",
+    },
+    {
+      principal: `User:${GATEWAY}`,
+      resourceType: "GROUP",
+      patternType: "PREFIXED",
+      resource: `${GATEWAY}.`,
+      operation: "READ",
+    },
+    {
+      principal: `User:${AUDIT_SERVICE}`,
+      resourceType: "TOPIC",
+      patternType: "LITERAL",
+      resource: AUDIT_TOPIC,
+      operation: "READ",
+    },
+    {
+      principal: `User:${AUDIT_SERVICE}`,
+      resourceType: "GROUP",
+      patternType: "PREFIXED",
+      resource: `${AUDIT_SERVICE}.`,
+      operation: "READ",
+    },
+  );
+
+  return {
+    topics: [...topics.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    acls: acls.sort((a, b) => aclKey(a).localeCompare(aclKey(b))),
+    users: [...users].sort(),
+    subjects: subjects.sort((a, b) => a.subject.localeCompare(b.subject)),
+  };
+}
+
+export function aclKey(a: AclSpec): string {
+  return `${a.principal} ${a.operation} ${a.resourceType}:${a.patternType}:${a.resource}`;
+}
