@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // the global setup brings up once per run (and stops afterwards only if it started it).
 export default defineConfig({
   test: {
-    globalSetup: ["infra/src/test/global-setup.ts"],
+    globalSetup: ["test/src/global-setup.ts"],
     projects: [
       {
         extends: true,

@@ -96,7 +96,7 @@ export function desiredState(catalogue: Catalogue, opts: PlanOptions = defaultPl
     const retention = retentionMs(contract.retention);
     const writer = rawSchema(topic);
     addTopic(canonicalTopic(topic), opts.partitions.events, retention);
-    subjects.push({ subject: subjectOf(canonicalTopic(topic)), schema: writer as AvroRecordSchema });
+    subjects.push({ subject: subjectOf(canonicalTopic(topic)), schema: writer });
 
     for (const producer of contract.producers) {
       for (const party of partiesMatching(catalogue, producer.party)) {

@@ -3,9 +3,21 @@ import kafkajs from "kafkajs";
 import { inject } from "vitest";
 import type { StackConfig } from "../config";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    stack: StackConfig;
+    credentialsFile: string;
+  }
+}
+
 /** The stack the global setup brought up (int and e2e specs only). */
 export function testStack(): StackConfig {
   return inject("stack");
+}
+
+/** The file with the SCRAM passwords of provisioned parties and services. */
+export function testCredentialsFile(): string {
+  return inject("credentialsFile");
 }
 
 /** Names unique to one spec run, so specs share a broker without sharing topics, groups or users. */
