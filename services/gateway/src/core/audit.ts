@@ -1,0 +1,106 @@
+import crypto from "node:crypto";
+import { describeFields, rawSchema, type Topic } from "@grondslag/schemas";
+import { z } from "zod";
+
+/**
+ * One audit record per action, as the design names it, on `audit.log` (JSON, keyed by event id so one event's
+ * records share a partition and a hash chain). The fields map onto the Logboek Dataverwerkingen standard:
+ * traceId/spanId, `purpose` as the processing activity, `subjects` as data subject id (a keyed pseudonym) and type.
+ */
+export const auditActions = ["COLLECT", "DISCLOSE", "REJECT"] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+export const auditRecordSchema = z.object({
+  v: z.literal(1),
+  /** Deterministic from the event, action and recipient: a redelivered action yields the same id (dedupe key). */
+  id: z.string(),
+  time: z.string(),
+  action: z.enum(auditActions),
+  topic: z.string(),
+  eventId: z.string(),
+  producer: z.string(),
+  recipient: z.string().nullable(),
+  grondslag: z.string().nullable(),
+  purpose: z.string().nullable(),
+  /** Field paths collected or disclosed (for a REJECT: none). */
+  fields: z.array(z.string()),
+  reasonCode: z.string().nullable(),
+  reasonDetail: z.string().nullable(),
+  channel: z.enum(["http", "kafka", "delivery"]),
+  traceId: z.string(),
+  spanId: z.string(),
+  schemaId: z.number().int().nullable(),
+  subjects: z.array(z.object({ type: z.enum(["bsn", "kvk"]), pseudonym: z.string() })),
+});
+export type AuditRecord = z.infer<typeof auditRecordSchema>;
+
+export function auditRecordId(
+  eventId: string,
+  action: AuditAction,
+  recipient: string | null,
+  reason: string | null,
+) {
+  const h = crypto
+    .createHash("sha256")
+    .update(`${eventId}|${action}|${recipient ?? ""}|${reason ?? ""}`)
+    .digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Keyed pseudonyms: HMAC-SHA256 over `<type>:<value>`. Without the key nobody can test a guessed BSN against the log
+ * (a BSN has only ~10^8 valid values, so a plain hash would be reversible). The audit service holds the same key
+ * to answer "who received data about person X" (AVG art. 15).
+ */
+export class Pseudonymiser {
+  private readonly key: Buffer;
+  constructor(key: Buffer) {
+    if (key.length < 32) throw new Error("the pseudonym key must be at least 32 bytes");
+    this.key = key;
+  }
+  pseudonym(type: "bsn" | "kvk", value: string): string {
+    return crypto.createHmac("sha256", this.key).update(`${type}:${value}`).digest("base64url");
+  }
+}
+
+type Subject = AuditRecord["subjects"][number];
+const identifierPaths = new Map<Topic, { path: string[]; type: "bsn" | "kvk" }[]>();
+
+function pathsFor(topic: Topic) {
+  let paths = identifierPaths.get(topic);
+  if (!paths) {
+    paths = describeFields(rawSchema(topic)).flatMap((f) =>
+      f.identifier === "bsn" || f.identifier === "kvk"
+        ? [{ path: f.path.split("."), type: f.identifier }]
+        : [],
+    );
+    identifierPaths.set(topic, paths);
+  }
+  return paths;
+}
+
+/** Every value at a dotted path, looking through arrays and maps (which add no path segment). */
+export function valuesAt(value: unknown, path: readonly string[]): unknown[] {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value)) return value.flatMap((v) => valuesAt(v, path));
+  if (path.length === 0) return [value];
+  if (typeof value !== "object") return [];
+  const [head, ...rest] = path;
+  const obj = value as Record<string, unknown>;
+  if (head !== undefined && head in obj) return valuesAt(obj[head], rest);
+  // A map's values: no path segment of their own.
+  return Object.values(obj).flatMap((v) => (typeof v === "object" ? valuesAt(v, path) : []));
+}
+
+/** Pseudonyms of the persons (BSN) and companies (KvK) an event is about, deduplicated. */
+export function subjectsOf(topic: Topic, event: unknown, p: Pseudonymiser): Subject[] {
+  const seen = new Map<string, Subject>();
+  for (const { path, type } of pathsFor(topic)) {
+    for (const v of valuesAt(event, path)) {
+      if (typeof v !== "string" || v === "") continue;
+      const pseudonym = p.pseudonym(type, v);
+      seen.set(`${type}:${pseudonym}`, { type, pseudonym });
+    }
+  }
+  return [...seen.values()];
+}

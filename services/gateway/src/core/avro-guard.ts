@@ -1,0 +1,187 @@
+import type { Type } from "avsc";
+
+/**
+ * avsc trusts its input: a 7-byte record declaring a huge array<int> exhausted Node's heap, and a 5-byte
+ * array<null> blocked the event loop for 11 s (library-facts). Before anything from another party is decoded, this
+ * walks the bytes against the writer schema without allocating values, and refuses counts and lengths that the
+ * remaining bytes cannot hold or that exceed sane limits. Its cost is one pass over the record, like decoding.
+ */
+export interface AvroLimits {
+  /** Total array items plus map entries in one record: caps zero-byte items (array<null>) too. */
+  maxItems: number;
+  /** Longest single string or bytes value. */
+  maxValueBytes: number;
+  /** Nesting of records, arrays, maps and unions. */
+  maxDepth: number;
+}
+
+export const DEFAULT_AVRO_LIMITS: AvroLimits = { maxItems: 10_000, maxValueBytes: 256 * 1024, maxDepth: 32 };
+
+export class AvroGuardError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(path ? `${message} at ${path}` : message);
+    this.name = "AvroGuardError";
+  }
+}
+
+interface Cursor {
+  buf: Buffer;
+  pos: number;
+  items: number;
+}
+
+function readLong(c: Cursor, path: string): number {
+  let n = 0;
+  let shift = 1;
+  let b: number;
+  let bytes = 0;
+  do {
+    if (c.pos >= c.buf.length) throw new AvroGuardError("truncated varint", path);
+    if (++bytes > 10) throw new AvroGuardError("varint longer than 10 bytes", path);
+    b = c.buf[c.pos++] ?? 0;
+    n += (b & 0x7f) * shift;
+    shift *= 128;
+  } while (b & 0x80);
+  // Zig-zag; precision beyond 2^53 does not matter here: such counts are refused anyway.
+  return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+}
+
+function skip(c: Cursor, n: number, path: string): void {
+  if (n > c.buf.length - c.pos)
+    throw new AvroGuardError(`needs ${n} bytes, ${c.buf.length - c.pos} left`, path);
+  c.pos += n;
+}
+
+function typeName(t: Type): string {
+  return (t as unknown as { typeName: string }).typeName;
+}
+
+function underlying(t: Type): Type {
+  const name = typeName(t);
+  return name.startsWith("logical:") ? (t as unknown as { underlyingType: Type }).underlyingType : t;
+}
+
+/** The fewest bytes one value of `t` can take: bounds how many items a block count may claim. */
+function minBytes(t: Type, depth = 0): number {
+  if (depth > 64) return 0;
+  const u = underlying(t);
+  const any = u as unknown as Record<string, unknown>;
+  switch (typeName(u)) {
+    case "null":
+      return 0;
+    case "boolean":
+    case "int":
+    case "long":
+    case "string":
+    case "bytes":
+    case "enum":
+    case "array":
+    case "map":
+      return 1;
+    case "float":
+      return 4;
+    case "double":
+      return 8;
+    case "fixed":
+      return any.size as number;
+    case "record":
+    case "error":
+      return (any.fields as { type: Type }[]).reduce((s, f) => s + minBytes(f.type, depth + 1), 0);
+    default:
+      return 1; // unions: at least the branch index
+  }
+}
+
+function walk(t: Type, c: Cursor, limits: AvroLimits, path: string, depth: number): void {
+  if (depth > limits.maxDepth) throw new AvroGuardError(`nesting deeper than ${limits.maxDepth}`, path);
+  const u = underlying(t);
+  const any = u as unknown as Record<string, unknown>;
+  const name = typeName(u);
+  switch (name) {
+    case "null":
+      return;
+    case "boolean":
+      return skip(c, 1, path);
+    case "int":
+    case "long":
+      readLong(c, path);
+      return;
+    case "float":
+      return skip(c, 4, path);
+    case "double":
+      return skip(c, 8, path);
+    case "string":
+    case "bytes": {
+      const len = readLong(c, path);
+      if (len < 0) throw new AvroGuardError("negative length", path);
+      if (len > limits.maxValueBytes)
+        throw new AvroGuardError(`value longer than ${limits.maxValueBytes} bytes`, path);
+      return skip(c, len, path);
+    }
+    case "fixed":
+      return skip(c, any.size as number, path);
+    case "enum": {
+      const i = readLong(c, path);
+      if (i < 0 || i >= (any.symbols as string[]).length)
+        throw new AvroGuardError(`enum index ${i} out of range`, path);
+      return;
+    }
+    case "record":
+    case "error":
+      for (const f of any.fields as { name: string; type: Type }[]) {
+        walk(f.type, c, limits, path ? `${path}.${f.name}` : f.name, depth + 1);
+      }
+      return;
+    case "array":
+    case "map": {
+      const item = (name === "array" ? any.itemsType : any.valuesType) as Type;
+      const perItem = minBytes(item) + (name === "map" ? 1 : 0);
+      for (;;) {
+        let count = readLong(c, path);
+        if (count === 0) return;
+        if (count < 0) {
+          count = -count;
+          const size = readLong(c, path);
+          if (size < 0 || size > c.buf.length - c.pos)
+            throw new AvroGuardError("block size beyond the record", path);
+        }
+        c.items += count;
+        if (c.items > limits.maxItems) throw new AvroGuardError(`more than ${limits.maxItems} items`, path);
+        if (count * perItem > c.buf.length - c.pos) {
+          throw new AvroGuardError(
+            `block of ${count} items cannot fit in ${c.buf.length - c.pos} bytes`,
+            path,
+          );
+        }
+        for (let i = 0; i < count; i++) {
+          if (name === "map") {
+            const klen = readLong(c, `${path}[key]`);
+            if (klen < 0 || klen > limits.maxValueBytes) throw new AvroGuardError("bad map key length", path);
+            skip(c, klen, `${path}[key]`);
+          }
+          walk(item, c, limits, `${path}[${i}]`, depth + 1);
+        }
+      }
+    }
+    default: {
+      if (name.startsWith("union")) {
+        const types = any.types as Type[];
+        const i = readLong(c, path);
+        const branch = types[i];
+        if (branch === undefined) throw new AvroGuardError(`union branch ${i} out of range`, path);
+        return walk(branch, c, limits, path, depth + 1);
+      }
+      throw new AvroGuardError(`unsupported Avro type ${name}`, path);
+    }
+  }
+}
+
+/** Throws AvroGuardError unless `buf` holds exactly one well-bounded value of `type`. */
+export function assertSafeAvro(type: Type, buf: Buffer, limits: AvroLimits = DEFAULT_AVRO_LIMITS): void {
+  const c: Cursor = { buf, pos: 0, items: 0 };
+  walk(type, c, limits, "", 0);
+  if (c.pos !== buf.length) throw new AvroGuardError(`${buf.length - c.pos} trailing bytes`, "");
+}

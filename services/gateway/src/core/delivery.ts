@@ -1,0 +1,189 @@
+import {
+  consumersOf,
+  consumerView,
+  deliveredFields,
+  evaluateRowFilter,
+  type Catalogue,
+  type ConsumerView,
+} from "@grondslag/contracts";
+import { AUDIT_TOPIC, canonicalTopic } from "@grondslag/contracts/provision";
+import { isTopic, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
+import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
+import type { Logger } from "pino";
+import type pg from "pg";
+import { auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
+import type { BatchingProducer, TopicMessage } from "./kafka";
+import type { SchemaIds } from "./schema-ids";
+import { childSpan, continueTrace, traceparent } from "./trace";
+import { fromWire, H, header, toWire } from "./wire";
+
+export interface DeliveryDeps {
+  catalogue: () => Catalogue;
+  consumer: Consumer;
+  producer: BatchingProducer;
+  schemaIds: SchemaIds;
+  pool: pg.Pool;
+  dbSchema: string;
+  pseudonymiser: Pseudonymiser;
+  now: () => Date;
+  log: Logger;
+  onDisclosure?: (d: { topic: string; recipient: string; grondslag: string }) => void;
+}
+
+interface Planned {
+  eventId: string;
+  recipient: string;
+  audit: TopicMessage;
+  delivery: TopicMessage;
+}
+
+/**
+ * Reads every canonical topic and hands each consumer in the contract its view: the fields its entry allows
+ * (Avro schema resolution drops the rest: fail closed), only the rows its filter lets through. Per fetched batch:
+ * the DISCLOSE records are written and acknowledged first, then the deliveries, then the dedupe rows, then the
+ * offsets. A crash anywhere replays the batch; disclosures already recorded as delivered are skipped, so a replay
+ * writes no delivery twice (the one window left, between a delivery's ack and its dedupe row, re-sends it with the
+ * same event id header, and the audit record keeps its deterministic id).
+ */
+export function createDelivery(deps: DeliveryDeps) {
+  const { consumer, producer, schemaIds, pool, dbSchema, pseudonymiser, now, log } = deps;
+  const views = new Map<string, ConsumerView>();
+
+  function viewFor(
+    topic: Topic,
+    party: string,
+    writer: AvroRecordSchema,
+    writerId: number,
+    fields: readonly string[],
+  ) {
+    const key = `${topic}|${party}|${writerId}|${fields.join(",")}`;
+    let v = views.get(key);
+    if (!v) {
+      v = consumerView(topic, party, writer, fields);
+      views.set(key, v);
+    }
+    return v;
+  }
+
+  async function plan(topic: Topic, message: KafkaMessage): Promise<Planned[]> {
+    const wire = message.value ? fromWire(message.value) : undefined;
+    const eventId = header(message.headers, H.eventId);
+    if (!wire || !eventId) {
+      // Only the gateway writes canonical topics; anything else there is a bug to look at, not data to pass on.
+      log.error(
+        { topic, offset: message.offset },
+        "canonical record without wire header or event id: skipped",
+      );
+      return [];
+    }
+    const writer = await schemaIds.writer(wire.schemaId);
+    const full = writer.type.fromBuffer(wire.body) as Record<string, unknown>;
+    const trace = continueTrace(header(message.headers, H.traceparent));
+    const producerId = header(message.headers, H.producer) ?? "";
+    const subjects = subjectsOf(topic, full, pseudonymiser);
+    const out: Planned[] = [];
+    for (const d of consumersOf(deps.catalogue(), topic, now())) {
+      if (!evaluateRowFilter(d.entry.rowFilter, full, d.party)) continue;
+      const view = viewFor(topic, d.party.id, writer.schema, wire.schemaId, d.entry.fields);
+      const viewId = await schemaIds.idOf(view.subject, view.schema);
+      const projected = view.decode(wire.body);
+      const span = childSpan(trace);
+      const purpose = d.entry.purposes.join(",");
+      const record: AuditRecord = {
+        v: 1,
+        id: auditRecordId(eventId, "DISCLOSE", d.party.id, null),
+        time: now().toISOString(),
+        action: "DISCLOSE",
+        topic,
+        eventId,
+        producer: producerId,
+        recipient: d.party.id,
+        grondslag: d.entry.grondslag,
+        purpose,
+        fields: deliveredFields(writer.schema, d.entry.fields).map((f) => f.path),
+        reasonCode: null,
+        reasonDetail: null,
+        channel: "delivery",
+        traceId: span.traceId,
+        spanId: span.spanId,
+        schemaId: viewId,
+        subjects,
+      };
+      out.push({
+        eventId,
+        recipient: d.party.id,
+        audit: { topic: AUDIT_TOPIC, message: { key: eventId, value: JSON.stringify(record) } },
+        delivery: {
+          topic: view.deliveryTopic,
+          message: {
+            key: message.key,
+            value: toWire(viewId, view.type.toBuffer(projected)),
+            headers: {
+              [H.eventId]: eventId,
+              [H.topic]: topic,
+              [H.producer]: producerId,
+              [H.grondslag]: d.entry.grondslag,
+              [H.purpose]: purpose,
+              [H.traceparent]: traceparent(span),
+            },
+          },
+        },
+      });
+    }
+    return out;
+  }
+
+  async function alreadyDelivered(planned: Planned[]): Promise<Set<string>> {
+    if (planned.length === 0) return new Set();
+    const { rows } = await pool.query<{ event_id: string; recipient: string }>(
+      `SELECT event_id, recipient FROM ${dbSchema}.disclosures
+        WHERE (event_id, recipient) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
+      [planned.map((p) => p.eventId), planned.map((p) => p.recipient)],
+    );
+    return new Set(rows.map((r) => `${r.event_id}|${r.recipient}`));
+  }
+
+  async function eachBatch(payload: EachBatchPayload) {
+    const { batch } = payload;
+    const topic = batch.topic.slice("events.".length);
+    if (!isTopic(topic)) return;
+    const planned: Planned[] = [];
+    for (const m of batch.messages) planned.push(...(await plan(topic, m)));
+    const done = await alreadyDelivered(planned);
+    const todo = planned.filter((p) => !done.has(`${p.eventId}|${p.recipient}`));
+    if (todo.length > 0) {
+      // The disclosure is on the audit log before the consumer can see it.
+      await producer.send(todo.map((p) => p.audit));
+      await producer.send(todo.map((p) => p.delivery));
+      await pool.query(
+        `INSERT INTO ${dbSchema}.disclosures (event_id, recipient)
+         SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING`,
+        [todo.map((p) => p.eventId), todo.map((p) => p.recipient)],
+      );
+      for (const p of todo) {
+        const grondslag = String(p.delivery.message.headers?.[H.grondslag] ?? "");
+        deps.onDisclosure?.({ topic, recipient: p.recipient, grondslag });
+      }
+    }
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) {
+      payload.resolveOffset(last.offset);
+      // Committed offsets name the next record to read.
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+      ]);
+    }
+    await payload.heartbeat();
+  }
+
+  return {
+    async start(topics: Topic[]) {
+      await consumer.connect();
+      await consumer.subscribe({ topics: topics.map(canonicalTopic), fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    },
+    async stop() {
+      await consumer.disconnect();
+    },
+  };
+}

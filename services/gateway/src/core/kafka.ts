@@ -1,0 +1,122 @@
+import kafkajs, { type KafkaConfig, type Message, type Producer, type SASLOptions } from "kafkajs";
+import type { Logger } from "pino";
+
+export type KafkaClient = InstanceType<typeof kafkajs.Kafka>;
+
+const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
+  [kafkajs.logLevel.ERROR]: "error",
+  [kafkajs.logLevel.WARN]: "warn",
+  [kafkajs.logLevel.INFO]: "info",
+  [kafkajs.logLevel.DEBUG]: "debug",
+};
+
+/** kafkajs' logs into the process's pino logger (CONVENTIONS 7), one child per client. */
+export function createKafka(opts: {
+  clientId: string;
+  brokers: string[];
+  sasl: SASLOptions;
+  log: Logger;
+  extra?: Partial<KafkaConfig>;
+}): KafkaClient {
+  const log = opts.log.child({ component: "kafkajs" });
+  return new kafkajs.Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    // A copy: kafkajs attaches functions to the sasl object it is given.
+    sasl: { ...opts.sasl },
+    logLevel: kafkajs.logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...rest } = entry;
+        log[levels[level] ?? "info"](rest, message);
+      },
+    ...opts.extra,
+  });
+}
+
+export interface TopicMessage {
+  topic: string;
+  message: Message;
+}
+
+interface Pending {
+  items: TopicMessage[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Accumulates sends for up to `lingerMs` or `maxMessages` and writes them with one `sendBatch` (acks=all). Each
+ * caller's promise settles when the batch holding its messages is acknowledged, so "acknowledged" keeps its
+ * meaning while throughput rises ≈10× over one send per event (kafkajs issue 772). Messages of one caller stay
+ * together and in order.
+ */
+export class BatchingProducer {
+  private queue: Pending[] = [];
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly opts: { lingerMs: number; maxMessages: number; timeoutMs?: number } = {
+      lingerMs: 2,
+      maxMessages: 500,
+    },
+  ) {}
+
+  send(items: TopicMessage[]): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      this.queued += items.length;
+      if (this.queued >= this.opts.maxMessages) this.flushSoon(0);
+      else this.flushSoon(this.opts.lingerMs);
+    });
+  }
+
+  private flushSoon(ms: number): void {
+    if (this.timer && ms > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.inFlight = this.inFlight.then(() => this.flush());
+    }, ms);
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    if (batch.length === 0) return;
+    const byTopic = new Map<string, Message[]>();
+    for (const p of batch) {
+      for (const { topic, message } of p.items) {
+        const list = byTopic.get(topic) ?? [];
+        list.push(message);
+        byTopic.set(topic, list);
+      }
+    }
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        timeout: this.opts.timeoutMs ?? 30_000,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  /** Waits for everything queued so far to be written. */
+  async drain(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.inFlight = this.inFlight.then(() => this.flush());
+    }
+    await this.inFlight;
+  }
+}

@@ -1,0 +1,341 @@
+import crypto from "node:crypto";
+import { checkProduce, type Catalogue } from "@grondslag/contracts";
+import { canonicalTopic, subjectOf, AUDIT_TOPIC } from "@grondslag/contracts/provision";
+import {
+  identifierProblems,
+  isTopic,
+  KEY_FIELD,
+  loadSchema,
+  rawSchema,
+  type Topic,
+} from "@grondslag/schemas";
+import type { Logger } from "pino";
+import type pg from "pg";
+import { GatewayError } from "../errors";
+import type { PublishCommand, Publisher, PublishReceipt } from "../ports";
+import { auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
+import type { BatchingProducer, TopicMessage } from "./kafka";
+import type { SchemaIds } from "./schema-ids";
+import { continueTrace, traceparent, type TraceContext } from "./trace";
+import { H, toWire } from "./wire";
+
+export interface PublisherDeps {
+  catalogue: () => Catalogue;
+  producer: BatchingProducer;
+  schemaIds: SchemaIds;
+  pool: pg.Pool;
+  dbSchema: string;
+  pseudonymiser: Pseudonymiser;
+  now: () => Date;
+  log: Logger;
+  onDecision?: (d: { topic: string; outcome: string; grondslag: string; purpose: string }) => void;
+}
+
+/** Internal Kafka topics are never a publish target, whatever the caller puts in the path. */
+const INTERNAL = /^(events|deliver|ingress|rejected|audit)\./;
+
+const refusalCodes = {
+  UNKNOWN_TOPIC: "UNKNOWN_TOPIC",
+  UNKNOWN_PARTY: "NOT_A_PRODUCER",
+  NOT_A_PRODUCER: "NOT_A_PRODUCER",
+  GRONDSLAG_MISMATCH: "LEGAL_BASIS_NOT_ALLOWED",
+  PURPOSE_NOT_ALLOWED: "PURPOSE_NOT_ALLOWED",
+} as const;
+
+const fixes: Record<keyof typeof refusalCodes, string> = {
+  UNKNOWN_TOPIC: "publish to one of the topics in GET /v1/openapi.json (e.g. arbo.accident-reported)",
+  UNKNOWN_PARTY: "authenticate as a party in the parties registry",
+  NOT_A_PRODUCER: "only parties the topic's contract names as producers may publish; ask the contract owner",
+  GRONDSLAG_MISMATCH:
+    "name the legal basis your producer entry in the contract gives, in the Grondslag header",
+  PURPOSE_NOT_ALLOWED: "name one of the purposes your producer entry allows, in the Doelbinding header",
+};
+
+interface Checked {
+  cmd: PublishCommand;
+  topic: Topic;
+  eventId: string;
+  trace: TraceContext;
+  body: Buffer;
+  sha256: Buffer;
+  fields: string[];
+  subjects: AuditRecord["subjects"];
+}
+
+/** A deterministic event id for an idempotency key: a retry that raced its own first attempt gets the same id. */
+function eventIdFor(cmd: PublishCommand): string {
+  if (!cmd.idempotencyKey) return crypto.randomUUID();
+  const h = crypto.createHash("sha256").update(`${cmd.producer}\n${cmd.idempotencyKey}`).digest();
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50; // version 5-style (name-based, SHA)
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString("hex");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** Field paths of a record value that are set (for the COLLECT record: what was collected, not its values). */
+function setFields(value: unknown, prefix = ""): string[] {
+  if (typeof value !== "object" || value === null || value instanceof Date || Array.isArray(value))
+    return [prefix];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
+    v === null || v === undefined ? [] : setFields(v, prefix ? `${prefix}.${k}` : k),
+  );
+}
+
+export function createPublisher(deps: PublisherDeps): Publisher {
+  const { producer, schemaIds, pool, dbSchema, pseudonymiser, now, log } = deps;
+
+  function audit(base: {
+    action: AuditRecord["action"];
+    cmd: PublishCommand;
+    eventId: string;
+    trace: TraceContext;
+    fields?: string[];
+    subjects?: AuditRecord["subjects"];
+    schemaId?: number | null;
+    error?: GatewayError;
+  }): TopicMessage {
+    const reason = base.error?.code ?? null;
+    const record: AuditRecord = {
+      v: 1,
+      id: auditRecordId(base.eventId, base.action, null, reason),
+      time: now().toISOString(),
+      action: base.action,
+      topic: base.cmd.topic,
+      eventId: base.eventId,
+      producer: base.cmd.producer,
+      recipient: null,
+      grondslag: base.cmd.grondslag || null,
+      purpose: base.cmd.purpose || null,
+      fields: base.fields ?? [],
+      reasonCode: reason,
+      reasonDetail: base.error
+        ? `${base.error.detail}${base.error.field ? ` (field ${base.error.field})` : ""}`
+        : null,
+      channel: base.cmd.channel,
+      traceId: base.trace.traceId,
+      spanId: base.trace.spanId,
+      schemaId: base.schemaId ?? null,
+      subjects: base.subjects ?? [],
+    };
+    return { topic: AUDIT_TOPIC, message: { key: base.eventId, value: JSON.stringify(record) } };
+  }
+
+  /** Every check that needs no I/O; throws the GatewayError that names the rule. */
+  function check(cmd: PublishCommand, eventId: string, trace: TraceContext): Checked {
+    if (INTERNAL.test(cmd.topic) || !isTopic(cmd.topic)) {
+      throw new GatewayError(
+        "UNKNOWN_TOPIC",
+        `there is no public topic ${JSON.stringify(cmd.topic)}`,
+        fixes.UNKNOWN_TOPIC,
+      );
+    }
+    const topic = cmd.topic;
+    const decision = checkProduce(deps.catalogue(), { ...cmd, party: cmd.producer, at: now() });
+    if (!decision.ok)
+      throw new GatewayError(refusalCodes[decision.code], decision.detail, fixes[decision.code]);
+    const type = loadSchema(topic);
+    let firstPath: string | undefined;
+    let firstProblem = "";
+    const valid = type.isValid(cmd.payload, {
+      errorHook: (path: string[], value: unknown, t: { typeName?: string; toString(): string }) => {
+        if (firstPath !== undefined) return;
+        firstPath = path.join(".");
+        firstProblem =
+          value === undefined
+            ? "is missing"
+            : `does not match the schema (expected ${t.typeName ?? "another type"})`;
+      },
+    });
+    if (!valid) {
+      const field = firstPath || "(root)";
+      throw new GatewayError(
+        "SCHEMA_VIOLATION",
+        `${field} ${firstProblem}`,
+        `fix ${field} as the schema for ${topic} describes (GET /v1/openapi.json)`,
+        { field },
+      );
+    }
+    const idProblem = identifierProblems(rawSchema(topic), cmd.payload)[0];
+    if (idProblem) {
+      throw new GatewayError(
+        "INVALID_IDENTIFIER",
+        `${idProblem.path} is not a valid ${idProblem.identifier}`,
+        idProblem.identifier === "bsn"
+          ? "send a BSN of nine digits that passes the elfproef"
+          : idProblem.identifier === "kvk"
+            ? "send a KvK number of eight digits"
+            : "send a CBS municipality code: GM followed by four digits",
+        { field: idProblem.path },
+      );
+    }
+    const body = type.toBuffer(cmd.payload);
+    return {
+      cmd,
+      topic,
+      eventId,
+      trace,
+      body,
+      sha256: crypto.createHash("sha256").update(body).digest(),
+      fields: setFields(type.clone(cmd.payload)),
+      subjects: subjectsOf(topic, cmd.payload, pseudonymiser),
+    };
+  }
+
+  async function existing(items: Checked[]) {
+    const keyed = items.filter((c) => c.cmd.idempotencyKey);
+    if (keyed.length === 0)
+      return new Map<string, { event_id: string; payload_sha256: Buffer; trace_id: string }>();
+    const { rows } = await pool.query<{
+      producer: string;
+      key: string;
+      event_id: string;
+      payload_sha256: Buffer;
+      trace_id: string;
+    }>(
+      `SELECT producer, key, event_id, payload_sha256, trace_id FROM ${dbSchema}.idempotency
+        WHERE (producer, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [keyed.map((c) => c.cmd.producer), keyed.map((c) => c.cmd.idempotencyKey)],
+    );
+    return new Map(rows.map((r) => [`${r.producer}\n${r.key}`, r]));
+  }
+
+  async function publishBatch(cmds: PublishCommand[]): Promise<(PublishReceipt | GatewayError)[]> {
+    const results: (PublishReceipt | GatewayError | Checked)[] = cmds.map((cmd) => {
+      const trace = continueTrace(cmd.traceparent);
+      const eventId = eventIdFor(cmd);
+      try {
+        return check(cmd, eventId, trace);
+      } catch (err) {
+        if (err instanceof GatewayError) return Object.assign(err, { eventId, trace });
+        throw err;
+      }
+    });
+    const checked = results.filter((r): r is Checked => "body" in r);
+    const seen = await existing(checked);
+    const messages: TopicMessage[] = [];
+    const fresh: Checked[] = [];
+    const inBatch = new Map<string, Checked>();
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (!r || !("body" in r)) continue;
+      const k = r.cmd.idempotencyKey ? `${r.cmd.producer}\n${r.cmd.idempotencyKey}` : undefined;
+      const prior = k ? (seen.get(k) ?? inBatch.get(k)) : undefined;
+      if (prior) {
+        const priorSha = "sha256" in prior ? prior.sha256 : prior.payload_sha256;
+        if (!priorSha.equals(r.sha256)) {
+          results[i] = Object.assign(
+            new GatewayError(
+              "IDEMPOTENCY_CONFLICT",
+              "this Idempotency-Key was used before with a different payload",
+              "use a new Idempotency-Key for a new event; resend the same payload to retry",
+            ),
+            { eventId: r.eventId, trace: r.trace },
+          );
+        } else {
+          results[i] = {
+            eventId: "event_id" in prior ? prior.event_id : prior.eventId,
+            topic: r.topic,
+            duplicate: true,
+            traceId: "trace_id" in prior ? prior.trace_id : prior.trace.traceId,
+          };
+        }
+        continue;
+      }
+      if (k) inBatch.set(k, r);
+      const schemaId = await schemaIds.idOf(subjectOf(canonicalTopic(r.topic)), rawSchema(r.topic));
+      messages.push(
+        {
+          topic: canonicalTopic(r.topic),
+          message: {
+            key: String((r.cmd.payload as Record<string, unknown>)[KEY_FIELD]),
+            value: toWire(schemaId, r.body),
+            headers: {
+              [H.eventId]: r.eventId,
+              [H.topic]: r.topic,
+              [H.producer]: r.cmd.producer,
+              [H.grondslag]: r.cmd.grondslag,
+              [H.purpose]: r.cmd.purpose,
+              [H.traceparent]: traceparent(r.trace),
+            },
+          },
+        },
+        audit({
+          action: "COLLECT",
+          cmd: r.cmd,
+          eventId: r.eventId,
+          trace: r.trace,
+          fields: r.fields,
+          subjects: r.subjects,
+          schemaId,
+        }),
+      );
+      fresh.push(r);
+    }
+    // Refusals are audited in the same write as the accepted events of the batch.
+    for (const r of results) {
+      if (r instanceof GatewayError) {
+        const { eventId, trace } = r as GatewayError & { eventId: string; trace: TraceContext };
+        const cmd = cmds[results.indexOf(r)] as PublishCommand;
+        messages.push(audit({ action: "REJECT", cmd, eventId, trace, error: r }));
+        deps.onDecision?.({
+          topic: cmd.topic,
+          outcome: r.code,
+          grondslag: cmd.grondslag,
+          purpose: cmd.purpose,
+        });
+      }
+    }
+    try {
+      await producer.send(messages);
+    } catch (err) {
+      log.error({ err }, "writing to Kafka failed");
+      const unavailable = new GatewayError(
+        "UNAVAILABLE",
+        "the bus did not acknowledge the event",
+        "retry with the same Idempotency-Key",
+        {
+          cause: err,
+        },
+      );
+      return results.map((r) => ("body" in r ? unavailable : r));
+    }
+    const keyed = fresh.filter((c) => c.cmd.idempotencyKey);
+    if (keyed.length > 0) {
+      // After the Kafka ack: a crash in between means a retry publishes again under the same event id, which
+      // delivery and audit deduplicate.
+      await pool.query(
+        `INSERT INTO ${dbSchema}.idempotency (producer, key, payload_sha256, event_id, topic, trace_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::uuid[], $5::text[], $6::text[])
+         ON CONFLICT DO NOTHING`,
+        [
+          keyed.map((c) => c.cmd.producer),
+          keyed.map((c) => c.cmd.idempotencyKey),
+          keyed.map((c) => c.sha256),
+          keyed.map((c) => c.eventId),
+          keyed.map((c) => c.topic),
+          keyed.map((c) => c.trace.traceId),
+        ],
+      );
+    }
+    return results.map((r) => {
+      if (!("body" in r)) return r;
+      deps.onDecision?.({
+        topic: r.topic,
+        outcome: "ACCEPTED",
+        grondslag: r.cmd.grondslag,
+        purpose: r.cmd.purpose,
+      });
+      return { eventId: r.eventId, topic: r.topic, duplicate: false, traceId: r.trace.traceId };
+    });
+  }
+
+  return {
+    publishBatch,
+    async publish(cmd) {
+      const [result] = await publishBatch([cmd]);
+      if (!result) throw new GatewayError("INTERNAL", "no result", "retry");
+      if (result instanceof GatewayError) throw result;
+      return result;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { typeForSchema, type AvroRecordSchema } from "@grondslag/schemas";
+import type avro from "avsc";
+import { GatewayError } from "../errors";
+
+/**
+ * Registry ids of the schemas the gateway writes with, and writer schemas by id for what it reads. Provisioning
+ * registers every subject; the gateway only looks ids up and caches them (an id never changes meaning). Plain
+ * HTTP on the Confluent-compatible API: the client library parses schemas without our logical types.
+ */
+export class SchemaIds {
+  private readonly bySubject = new Map<string, Promise<number>>();
+  private readonly byId = new Map<number, Promise<{ schema: AvroRecordSchema; type: avro.Type }>>();
+
+  /** @param url base of the Confluent-compatible API (…/apis/ccompat/v7) */
+  constructor(private readonly url: string) {}
+
+  /** The id of exactly this schema under `subject`; UNAVAILABLE when provisioning has not registered it. */
+  idOf(subject: string, schema: AvroRecordSchema): Promise<number> {
+    const text = JSON.stringify(schema);
+    const key = `${subject}\n${text}`;
+    let id = this.bySubject.get(key);
+    if (!id) {
+      id = this.lookup(subject, text);
+      id.catch(() => this.bySubject.delete(key));
+      this.bySubject.set(key, id);
+    }
+    return id;
+  }
+
+  private async lookup(subject: string, schema: string): Promise<number> {
+    const res = await fetch(`${this.url}/subjects/${encodeURIComponent(subject)}`, {
+      method: "POST",
+      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      body: JSON.stringify({ schemaType: "AVRO", schema }),
+    }).catch((err: unknown) => {
+      throw new GatewayError("UNAVAILABLE", "the schema registry is unreachable", "retry later", {
+        cause: err,
+      });
+    });
+    if (res.status === 200) return ((await res.json()) as { id: number }).id;
+    throw new GatewayError(
+      "UNAVAILABLE",
+      `the schema for ${subject} is not registered (registry answered ${res.status})`,
+      "operators: run `npm run contracts:apply`; callers: retry later",
+    );
+  }
+
+  /** A writer schema by registry id, parsed with our logical types. */
+  writer(id: number): Promise<{ schema: AvroRecordSchema; type: avro.Type }> {
+    let w = this.byId.get(id);
+    if (!w) {
+      w = (async () => {
+        const res = await fetch(`${this.url}/schemas/ids/${id}`);
+        if (!res.ok) throw new Error(`the registry has no schema ${id} (${res.status})`);
+        const schema = JSON.parse(((await res.json()) as { schema: string }).schema) as AvroRecordSchema;
+        return { schema, type: typeForSchema(schema) };
+      })();
+      w.catch(() => this.byId.delete(id));
+      this.byId.set(id, w);
+    }
+    return w;
+  }
+}
