@@ -1,0 +1,59 @@
+export {
+  buildCatalogue,
+  defaultDataDir,
+  lintSource,
+  loadCatalogue,
+  overlaySources,
+  parseSource,
+  readCatalogueSource,
+  type CatalogueSource,
+  type Draft,
+  type Located,
+} from "./load";
+export { lintCatalogue } from "./lint";
+export { ContractError, formatPath, formatProblem, rules, type Problem, type RuleId } from "./problems";
+export {
+  avgGrounds,
+  isWithin,
+  parseInstant,
+  partyAttributes,
+  partyKinds,
+  retentionMs,
+  specialCategoryExceptions,
+  type Catalogue,
+  type Condition,
+  type ConsumerEntry,
+  type DeepReadonly,
+  type LegalBasis,
+  type Literal,
+  type Party,
+  type PartyAttribute,
+  type PartyKind,
+  type ProducerEntry,
+  type Purpose,
+  type RowFilter,
+  type TopicContract,
+  type Window,
+} from "./model";
+export {
+  checkProduce,
+  consumersOf,
+  isPattern,
+  matchParty,
+  partiesMatching,
+  producerEntry,
+  type Delivery,
+  type ProduceDecision,
+  type ProduceRefusal,
+} from "./match";
+export {
+  consumerView,
+  deliveredFields,
+  deliverySubject,
+  deliveryTopic,
+  projectSchema,
+  ProjectionError,
+  schemaFingerprint,
+  type ConsumerView,
+} from "./projection";
+export { checkRowFilter, evaluateRowFilter, type FilterProblem } from "./row-filter";

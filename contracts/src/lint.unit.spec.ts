@@ -1,0 +1,79 @@
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { lintCatalogue } from "./lint";
+import { lintSource, overlaySources, readCatalogueSource } from "./load";
+import { formatProblem, rules, type RuleId } from "./problems";
+
+const fixtures = fileURLToPath(new URL("../test-fixtures/", import.meta.url));
+const base = readCatalogueSource(`${fixtures}_base`);
+const F = "contracts/test-fixtures";
+
+function lintFixture(rule: string): { rule: RuleId; line: string }[] {
+  const source = overlaySources(base, readCatalogueSource(fixtures + rule));
+  return lintSource(source).problems.map((p) => ({ rule: p.rule, line: formatProblem(p) }));
+}
+
+// One failing fixture per rule, and exactly the problems it should cause: the rule fires, and nothing else does.
+const expected: Record<RuleId, string[]> = {
+  syntax: [`${F}/syntax/parties.yaml:(root): YAML: Map keys must be unique at line 4, column 3`],
+  format: [
+    `${F}/format/topics/arbo.accident-reported.yaml:retention: must be an ISO-8601 duration such as P1Y or P30D, or a positive number of milliseconds`,
+    `${F}/format/topics/arbo.accident-reported.yaml:consumers[1].fields: is required`,
+    `${F}/format/topics/arbo.accident-reported.yaml:consumers[1]: Unrecognized key: "field"`,
+  ],
+  "duplicate-id": [
+    `${F}/duplicate-id/purposes.yaml:[4].id: purpose ongevalsonderzoek is already defined at ${F}/duplicate-id/purposes.yaml:[1]`,
+  ],
+  "unknown-legal-basis": [
+    `${F}/unknown-legal-basis/topics/arbo.accident-reported.yaml:producers[0].grondslag: unknown legal basis arbowet-art99`,
+  ],
+  "unknown-purpose": [
+    `${F}/unknown-purpose/topics/arbo.accident-reported.yaml:consumers[0].purposes[0]: unknown purpose ongevalsanalyse`,
+  ],
+  "unknown-party": [`${F}/unknown-party/topics/arbo.accident-reported.yaml:owner: unknown party nvwa`],
+  "unknown-schema": [
+    `${F}/unknown-schema/topics/loonaangifte.registration-found.yaml:(root): no schema schemas/avro/loonaangifte.registration-found.avsc for this topic file`,
+  ],
+  "unknown-field": [
+    `${F}/unknown-field/topics/arbo.accident-reported.yaml:consumers[1].fields[4]: victim.shoeSize is not a field of arbo.accident-reported`,
+  ],
+  "purpose-not-carried": [
+    `${F}/purpose-not-carried/topics/arbo.accident-reported.yaml:consumers[1].purposes[1]: purpose ongevalsonderzoek is not carried by grondslag suwi-art64 (it is carried by arbowet-art9)`,
+  ],
+  "special-category": [
+    `${F}/special-category/topics/arbo.accident-reported.yaml:consumers[1].fields[4]: injury, injury.nature, injury.bodyPart, injury.hospitalised, injury.hospitalisedDays: special-category data (health, AVG art. 9), which grondslag suwi-art64 does not allow`,
+  ],
+  "empty-window": [
+    `${F}/empty-window/topics/arbo.accident-reported.yaml:consumers[1].validTo: validTo 2025-01-01 is not after validFrom 2026-01-01`,
+  ],
+  "overlapping-window": [
+    `${F}/overlapping-window/topics/arbo.accident-reported.yaml:consumers[2].party: nla also matched by consumers[0] with an overlapping validity window`,
+  ],
+  "pattern-matches-nobody": [
+    `${F}/pattern-matches-nobody/topics/arbo.accident-reported.yaml:producers[0].party: pattern werkgever.* matches no party in parties.yaml`,
+  ],
+  "row-filter": [
+    `${F}/row-filter/topics/loonaangifte.registration-gap.yaml:consumers[0].rowFilter.equals.party: party gemeente.horst-aan-de-maas has no kvk, so it would never receive anything`,
+    `${F}/row-filter/topics/loonaangifte.registration-gap.yaml:consumers[0].rowFilter.equals.party: party gemeente.schiedam has no kvk, so it would never receive anything`,
+  ],
+};
+
+describe("contract lint", () => {
+  it("passes the real contracts in contracts/data", () => {
+    expect(lintCatalogue().map(formatProblem)).toEqual([]);
+  });
+
+  it("passes the fixtures' base catalogue", () => {
+    expect(lintSource(base).problems.map(formatProblem)).toEqual([]);
+  });
+
+  it("has a fixture for every rule", () => {
+    expect(Object.keys(expected).sort()).toEqual(Object.keys(rules).sort());
+  });
+
+  it.each(Object.entries(expected))("fires %s on its fixture, and nothing else", (rule, lines) => {
+    const problems = lintFixture(rule);
+    expect(problems.map((p) => p.line)).toEqual(lines);
+    expect(new Set(problems.map((p) => p.rule))).toEqual(new Set([rule]));
+  });
+});

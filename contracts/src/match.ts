@@ -1,0 +1,120 @@
+import type { Topic } from "@grondslag/schemas";
+import {
+  isWithin,
+  type Catalogue,
+  type ConsumerEntry,
+  type LegalBasis,
+  type Party,
+  type ProducerEntry,
+} from "./model";
+
+/**
+ * Does a party id match a contract's party pattern? A pattern is a party id in which `*` stands for exactly one
+ * dotted segment: `uitlener.*` matches `uitlener.90000001`, not `uitlener` nor `uitlener.a.b`.
+ */
+export function matchParty(pattern: string, partyId: string): boolean {
+  const p = pattern.split(".");
+  const s = partyId.split(".");
+  return p.length === s.length && p.every((seg, i) => seg === "*" || seg === s[i]);
+}
+
+export function isPattern(pattern: string): boolean {
+  return pattern.split(".").includes("*");
+}
+
+/** The catalogue's parties a pattern matches, sorted by id. */
+export function partiesMatching(catalogue: Catalogue, pattern: string): Party[] {
+  return Object.values(catalogue.parties)
+    .filter((p) => matchParty(pattern, p.id))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+function liveBasis(catalogue: Catalogue, id: string, at: Date): LegalBasis | undefined {
+  const basis = catalogue.legalBases[id];
+  return basis && isWithin(basis, at) ? basis : undefined;
+}
+
+/**
+ * The producer entry under which `partyId` may publish on `topic` at `at`, if any. An entry counts only inside
+ * its own validity window and its legal basis's: a grondslag that lapsed carries no collection.
+ */
+export function producerEntry(
+  catalogue: Catalogue,
+  topic: Topic,
+  partyId: string,
+  at: Date = new Date(),
+): ProducerEntry | undefined {
+  if (!catalogue.parties[partyId]) return undefined;
+  return catalogue.topics[topic]?.producers.find(
+    (e) => matchParty(e.party, partyId) && isWithin(e, at) && liveBasis(catalogue, e.grondslag, at),
+  );
+}
+
+export interface Delivery {
+  readonly party: Party;
+  readonly entry: ConsumerEntry;
+  readonly legalBasis: LegalBasis;
+}
+
+/**
+ * Who receives events of `topic` at `at`: every catalogue party matched by a consumer entry that is valid then
+ * (its window and its legal basis's), one delivery per party (lint forbids overlapping entries), sorted by id.
+ */
+export function consumersOf(catalogue: Catalogue, topic: Topic, at: Date): Delivery[] {
+  const out = new Map<string, Delivery>();
+  for (const entry of catalogue.topics[topic]?.consumers ?? []) {
+    if (!isWithin(entry, at)) continue;
+    const legalBasis = liveBasis(catalogue, entry.grondslag, at);
+    if (!legalBasis) continue;
+    for (const party of partiesMatching(catalogue, entry.party)) {
+      if (!out.has(party.id)) out.set(party.id, { party, entry, legalBasis });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.party.id.localeCompare(b.party.id));
+}
+
+export type ProduceRefusal =
+  "UNKNOWN_TOPIC" | "UNKNOWN_PARTY" | "NOT_A_PRODUCER" | "GRONDSLAG_MISMATCH" | "PURPOSE_NOT_ALLOWED";
+
+export type ProduceDecision =
+  | { readonly ok: true; readonly entry: ProducerEntry; readonly legalBasis: LegalBasis }
+  | { readonly ok: false; readonly code: ProduceRefusal; readonly detail: string };
+
+/**
+ * May `party` publish on `topic` under the grondslag and purpose it names? The refusal says which rule refused
+ * and what the contract would accept, so the caller can fix the call.
+ */
+export function checkProduce(
+  catalogue: Catalogue,
+  request: { topic: string; party: string; grondslag: string; purpose: string; at: Date },
+): ProduceDecision {
+  const { topic, party, grondslag, purpose, at } = request;
+  const contract = (catalogue.topics as Readonly<Record<string, (typeof catalogue.topics)[Topic]>>)[topic];
+  if (!contract) return { ok: false, code: "UNKNOWN_TOPIC", detail: `no contract for topic ${topic}` };
+  if (!catalogue.parties[party])
+    return { ok: false, code: "UNKNOWN_PARTY", detail: `unknown party ${party}` };
+  const entry = producerEntry(catalogue, contract.topic, party, at);
+  if (!entry) {
+    return {
+      ok: false,
+      code: "NOT_A_PRODUCER",
+      detail: `${party} may not publish on ${topic} (at ${at.toISOString()})`,
+    };
+  }
+  if (entry.grondslag !== grondslag) {
+    return {
+      ok: false,
+      code: "GRONDSLAG_MISMATCH",
+      detail: `${party} publishes on ${topic} under grondslag ${entry.grondslag}, not ${grondslag}`,
+    };
+  }
+  if (!entry.purposes.includes(purpose)) {
+    return {
+      ok: false,
+      code: "PURPOSE_NOT_ALLOWED",
+      detail: `purpose ${purpose} is not in the contract for ${party} on ${topic}; allowed: ${entry.purposes.join(", ")}`,
+    };
+  }
+  const legalBasis = catalogue.legalBases[entry.grondslag] as LegalBasis;
+  return { ok: true, entry, legalBasis };
+}
