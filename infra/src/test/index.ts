@@ -50,3 +50,90 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Reads `topic` from the beginning (as `user`, or the super user) in a fresh consumer group until `found` holds
+ * for the records seen so far, or the deadline passes. Groups are named `<user>.test-<random>`: parties may only
+ * use groups under their own prefix.
+ */
+export async function readUntil<T>(
+  config: StackConfig,
+  opts: {
+    topic: string;
+    user?: { name: string; password: string };
+    /** Turns a record into the value collected; return undefined to skip it. */
+    map: (message: kafkajs.KafkaMessage) => Promise<T | undefined> | T | undefined;
+    found: (seen: T[]) => boolean;
+    timeoutMs?: number;
+  },
+): Promise<T[]> {
+  const client = testKafka(config, opts.user);
+  const consumer = client.consumer({ groupId: uniqueName(`${opts.user?.name ?? "admin"}.test`) });
+  const seen: T[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
+    await within(
+      opts.timeoutMs ?? 30_000,
+      `waiting for records on ${opts.topic}`,
+      new Promise<void>((resolve, reject) => {
+        consumer
+          .run({
+            eachMessage: async ({ message }) => {
+              const v = await opts.map(message);
+              if (v !== undefined) seen.push(v);
+              if (opts.found(seen)) resolve();
+            },
+          })
+          .catch(reject);
+      }),
+    );
+    return seen;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Every record on `topic` up to its end as of the call (for asserting that something is absent). */
+export async function readToEnd<T>(
+  config: StackConfig,
+  opts: {
+    topic: string;
+    user?: { name: string; password: string };
+    map: (message: kafkajs.KafkaMessage) => Promise<T | undefined> | T | undefined;
+    timeoutMs?: number;
+  },
+): Promise<T[]> {
+  const admin = testKafka(config).admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(opts.topic).finally(() => admin.disconnect());
+  const remaining = new Map(ends.filter((e) => e.high !== e.low).map((e) => [e.partition, BigInt(e.high)]));
+  if (remaining.size === 0) return [];
+  const seen: T[] = [];
+  const client = testKafka(config, opts.user);
+  const consumer = client.consumer({ groupId: uniqueName(`${opts.user?.name ?? "admin"}.test`) });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
+    await within(
+      opts.timeoutMs ?? 30_000,
+      `reading ${opts.topic} to its end`,
+      new Promise<void>((resolve, reject) => {
+        consumer
+          .run({
+            eachMessage: async ({ partition, message }) => {
+              const v = await opts.map(message);
+              if (v !== undefined) seen.push(v);
+              const high = remaining.get(partition);
+              if (high !== undefined && BigInt(message.offset) + 1n >= high) remaining.delete(partition);
+              if (remaining.size === 0) resolve();
+            },
+          })
+          .catch(reject);
+      }),
+    );
+    return seen;
+  } finally {
+    await consumer.disconnect();
+  }
+}

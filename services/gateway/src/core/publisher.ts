@@ -51,6 +51,9 @@ const fixes: Record<keyof typeof refusalCodes, string> = {
   PURPOSE_NOT_ALLOWED: "name one of the purposes your producer entry allows, in the Doelbinding header",
 };
 
+/** A command whose refusal was decided before the publisher saw it (an ingress record that cannot be decoded). */
+export type CoreCommand = PublishCommand & { refusal?: GatewayError };
+
 interface Checked {
   cmd: PublishCommand;
   topic: Topic;
@@ -81,7 +84,9 @@ function setFields(value: unknown, prefix = ""): string[] {
   );
 }
 
-export function createPublisher(deps: PublisherDeps): Publisher {
+export function createPublisher(deps: PublisherDeps): Publisher & {
+  publishBatch(cmds: CoreCommand[]): Promise<(PublishReceipt | GatewayError)[]>;
+} {
   const { producer, schemaIds, pool, dbSchema, pseudonymiser, now, log } = deps;
 
   function audit(base: {
@@ -121,7 +126,8 @@ export function createPublisher(deps: PublisherDeps): Publisher {
   }
 
   /** Every check that needs no I/O; throws the GatewayError that names the rule. */
-  function check(cmd: PublishCommand, eventId: string, trace: TraceContext): Checked {
+  function check(cmd: CoreCommand, eventId: string, trace: TraceContext): Checked {
+    if (cmd.refusal) throw cmd.refusal;
     if (INTERNAL.test(cmd.topic) || !isTopic(cmd.topic)) {
       throw new GatewayError(
         "UNKNOWN_TOPIC",
@@ -199,14 +205,15 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     return new Map(rows.map((r) => [`${r.producer}\n${r.key}`, r]));
   }
 
-  async function publishBatch(cmds: PublishCommand[]): Promise<(PublishReceipt | GatewayError)[]> {
-    const results: (PublishReceipt | GatewayError | Checked)[] = cmds.map((cmd) => {
+  async function publishBatch(cmds: CoreCommand[]): Promise<(PublishReceipt | GatewayError)[]> {
+    type Refused = GatewayError & { eventId: string; trace: TraceContext; cmd: PublishCommand };
+    const results: (PublishReceipt | Refused | Checked)[] = cmds.map((cmd) => {
       const trace = continueTrace(cmd.traceparent);
       const eventId = eventIdFor(cmd);
       try {
         return check(cmd, eventId, trace);
       } catch (err) {
-        if (err instanceof GatewayError) return Object.assign(err, { eventId, trace });
+        if (err instanceof GatewayError) return Object.assign(err, { eventId, trace, cmd });
         throw err;
       }
     });
@@ -229,7 +236,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
               "this Idempotency-Key was used before with a different payload",
               "use a new Idempotency-Key for a new event; resend the same payload to retry",
             ),
-            { eventId: r.eventId, trace: r.trace },
+            { eventId: r.eventId, trace: r.trace, cmd: r.cmd },
           );
         } else {
           results[i] = {
@@ -274,8 +281,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     // Refusals are audited in the same write as the accepted events of the batch.
     for (const r of results) {
       if (r instanceof GatewayError) {
-        const { eventId, trace } = r as GatewayError & { eventId: string; trace: TraceContext };
-        const cmd = cmds[results.indexOf(r)] as PublishCommand;
+        const { eventId, trace, cmd } = r;
         messages.push(audit({ action: "REJECT", cmd, eventId, trace, error: r }));
         deps.onDecision?.({
           topic: cmd.topic,

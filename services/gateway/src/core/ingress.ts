@@ -1,0 +1,179 @@
+import { canonicalTopic, ingressTopic, rejectedTopic, subjectOf } from "@grondslag/contracts/provision";
+import { isTopic, loadSchema, rawSchema } from "@grondslag/schemas";
+import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from "kafkajs";
+import type { Logger } from "pino";
+import { GatewayError } from "../errors";
+import { assertSafeAvro, AvroGuardError, DEFAULT_AVRO_LIMITS, type AvroLimits } from "./avro-guard";
+import type { BatchingProducer, TopicMessage } from "./kafka";
+import type { CoreCommand, createPublisher } from "./publisher";
+import type { SchemaIds } from "./schema-ids";
+import { fromWire, H, header } from "./wire";
+
+/** Headers a party sets on a record it produces to its `ingress.<party>` topic (documented in the gateway README). */
+export const INGRESS_HEADERS = {
+  topic: "grondslag-topic",
+  grondslag: "grondslag",
+  purpose: "doelbinding",
+  idempotencyKey: "idempotency-key",
+  traceparent: "traceparent",
+} as const;
+
+export interface IngressDeps {
+  consumer: Consumer;
+  producer: BatchingProducer;
+  publisher: ReturnType<typeof createPublisher>;
+  schemaIds: SchemaIds;
+  log: Logger;
+  limits?: AvroLimits;
+  /** Largest record accepted, in bytes, before any decoding. */
+  maxRecordBytes?: number;
+}
+
+const malformed = (detail: string, fix: string, field?: string) =>
+  new GatewayError("MALFORMED_RECORD", detail, fix, field ? { field } : undefined);
+
+/**
+ * Consumes every party's ingress topic and runs each record through the same checks as an HTTP publish. The party
+ * is the topic's owner: Kafka ACLs let only `User:<party>` write `ingress.<party>`. Nothing a party writes can stop
+ * the worker: records are size-checked, then walked by the Avro guard before avsc sees them; refusals go to
+ * `rejected.<party>` (the original bytes, the reason in headers) and to the audit log, and the offset moves on.
+ */
+export function createIngress(deps: IngressDeps) {
+  const { consumer, producer, schemaIds, log } = deps;
+  const limits = deps.limits ?? DEFAULT_AVRO_LIMITS;
+  const maxBytes = deps.maxRecordBytes ?? 1024 * 1024;
+
+  async function toCommand(party: string, message: KafkaMessage): Promise<CoreCommand> {
+    const h = message.headers;
+    const topic = header(h, INGRESS_HEADERS.topic) ?? "";
+    const base: CoreCommand = {
+      topic,
+      producer: party,
+      grondslag: header(h, INGRESS_HEADERS.grondslag) ?? "",
+      purpose: header(h, INGRESS_HEADERS.purpose) ?? "",
+      idempotencyKey: header(h, INGRESS_HEADERS.idempotencyKey),
+      traceparent: header(h, INGRESS_HEADERS.traceparent),
+      payload: undefined,
+      channel: "kafka",
+    };
+    const refuse = (refusal: GatewayError): CoreCommand => ({ ...base, refusal });
+    if (!isTopic(topic)) {
+      return refuse(
+        new GatewayError(
+          "UNKNOWN_TOPIC",
+          `header ${INGRESS_HEADERS.topic} names no public topic`,
+          "set it to the topic, e.g. arbo.accident-reported",
+        ),
+      );
+    }
+    for (const [name, value] of [
+      [INGRESS_HEADERS.grondslag, base.grondslag],
+      [INGRESS_HEADERS.purpose, base.purpose],
+    ] as const) {
+      if (!value) {
+        return refuse(
+          new GatewayError(
+            "MISSING_HEADER",
+            `header ${name} is missing`,
+            `set the ${name} header from your contract`,
+          ),
+        );
+      }
+    }
+    const value = message.value;
+    if (!value || value.length > maxBytes) {
+      return refuse(
+        new GatewayError(
+          "PAYLOAD_TOO_LARGE",
+          `record is empty or larger than ${maxBytes} bytes`,
+          "send one event per record",
+        ),
+      );
+    }
+    const wire = fromWire(value);
+    if (!wire)
+      return refuse(
+        malformed(
+          "not in the registry wire format (magic byte 0, schema id)",
+          "encode with a Confluent-compatible serializer",
+        ),
+      );
+    const canonicalId = await schemaIds.idOf(subjectOf(canonicalTopic(topic)), rawSchema(topic));
+    if (wire.schemaId !== canonicalId) {
+      return refuse(
+        malformed(
+          `schema id ${wire.schemaId} is not the registered schema of ${topic}`,
+          `encode with the latest schema of subject ${subjectOf(canonicalTopic(topic))}`,
+        ),
+      );
+    }
+    const type = loadSchema(topic);
+    try {
+      assertSafeAvro(type, wire.body, limits);
+      return { ...base, payload: type.fromBuffer(wire.body) as unknown };
+    } catch (err) {
+      const detail =
+        err instanceof AvroGuardError ? err.message : "the record does not decode with the topic's schema";
+      return refuse(
+        malformed(
+          detail,
+          `encode the value with the schema of ${topic}`,
+          err instanceof AvroGuardError ? err.path : undefined,
+        ),
+      );
+    }
+  }
+
+  function rejection(party: string, message: KafkaMessage, error: GatewayError): TopicMessage {
+    const headers: IHeaders = {
+      [H.reasonCode]: error.code,
+      [H.reasonDetail]: error.detail,
+      [H.reasonFix]: error.fix,
+      ...(error.field ? { [H.reasonField]: error.field } : {}),
+      [H.topic]: header(message.headers, INGRESS_HEADERS.topic) ?? "",
+      "grondslag-ingress-offset": message.offset,
+    };
+    const trace = header(message.headers, INGRESS_HEADERS.traceparent);
+    if (trace) headers[H.traceparent] = trace;
+    // The party's own bytes back to the party: nothing it did not already have.
+    return { topic: rejectedTopic(party), message: { key: message.key, value: message.value, headers } };
+  }
+
+  async function eachBatch(payload: EachBatchPayload) {
+    const { batch } = payload;
+    const party = batch.topic.slice("ingress.".length);
+    const messages = batch.messages;
+    const commands: CoreCommand[] = [];
+    for (const m of messages) commands.push(await toCommand(party, m));
+    const results = await deps.publisher.publishBatch(commands);
+    const rejected: TopicMessage[] = [];
+    results.forEach((r, i) => {
+      const m = messages[i];
+      if (!(r instanceof GatewayError) || !m) return;
+      // A bus outage is not the party's fault: fail the batch so it is retried, nothing is lost.
+      if (r.code === "UNAVAILABLE") throw r;
+      rejected.push(rejection(party, m, r));
+      log.info({ party, code: r.code, offset: m.offset }, "ingress record refused");
+    });
+    await producer.send(rejected);
+    const last = messages[messages.length - 1];
+    if (last) {
+      payload.resolveOffset(last.offset);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+      ]);
+    }
+    await payload.heartbeat();
+  }
+
+  return {
+    async start(parties: string[]) {
+      await consumer.connect();
+      await consumer.subscribe({ topics: parties.map(ingressTopic), fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    },
+    async stop() {
+      await consumer.disconnect();
+    },
+  };
+}
