@@ -116,6 +116,8 @@ export function createGateway(
     subscriptions,
     readiness,
     catalogue,
+    admin: () => admin,
+    groups: [`${groups}.deliver`, `${groups}.ingress`],
     async start() {
       await migrate(pool, config.dbSchema);
       await rawProducer.connect();

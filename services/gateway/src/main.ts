@@ -1,0 +1,90 @@
+// The gateway process: reads env, builds clients, listens, and shuts down cleanly on SIGTERM/SIGINT.
+import { loadCatalogue } from "@grondslag/contracts";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { createApp } from "./app";
+import { directoryKeyStore, staticKeyStore, type KeyStore } from "./auth";
+import { coreMetrics } from "./core/metrics";
+import { readEnv } from "./env";
+import { createGateway, type GatewayHooks } from "./gateway";
+
+const env = readEnv();
+const log = pino({ level: env.LOG_LEVEL, base: { service: "gateway" } });
+
+/** Keys from the parties registry, then (development only) the token CLI's directory. */
+function keyStore(): KeyStore {
+  const catalogue = loadCatalogue(env.CONTRACTS_DIR);
+  const registered = staticKeyStore(
+    Object.values(catalogue.parties).map((p) => ({ party: p.id, keys: p.keys })),
+  );
+  if (!env.DEV_KEYS_DIR) return registered;
+  log.warn({ dir: env.DEV_KEYS_DIR }, "accepting development keys: never in production");
+  const dev = directoryKeyStore(env.DEV_KEYS_DIR);
+  return {
+    async keysFor(party) {
+      return [...(await registered.keysFor(party)), ...(await dev.keysFor(party))];
+    },
+  };
+}
+
+async function main() {
+  const metrics = new Registry();
+  const hooks: GatewayHooks = {};
+  const gateway = createGateway(
+    {
+      brokers: env.KAFKA_BROKERS.split(",").map((b) => b.trim()),
+      kafkaUser: env.GATEWAY_KAFKA_USER,
+      kafkaPassword: env.GATEWAY_KAFKA_PASSWORD,
+      registryUrl: env.REGISTRY_URL,
+      databaseUrl: env.DATABASE_URL,
+      dbSchema: env.GATEWAY_DB_SCHEMA,
+      pseudonymKey: Buffer.from(env.PSEUDONYM_KEY, "base64"),
+      contractsDir: env.CONTRACTS_DIR,
+    },
+    log,
+    () => new Date(),
+    hooks,
+  );
+  Object.assign(hooks, coreMetrics(metrics, { admin: gateway.admin, groups: gateway.groups }));
+  await gateway.start();
+  const app = createApp({
+    publisher: gateway.publisher,
+    subscriptions: gateway.subscriptions,
+    readiness: gateway.readiness,
+    auth: {
+      keyStore: keyStore(),
+      audience: env.JWT_AUDIENCE,
+      issuers: env.JWT_ISSUERS.split(",").map((s) => s.trim()),
+    },
+    log,
+    now: () => new Date(),
+    metrics,
+  });
+  const server = app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : env.GATEWAY_PORT;
+    log.info({ url: `http://${env.GATEWAY_HOST}:${port}` }, "gateway listening");
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping: no new requests, flushing accepted events");
+    server.close();
+    gateway
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        log.error({ err }, "stopping failed");
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  log.fatal({ err }, "gateway failed to start");
+  process.exit(1);
+});
