@@ -14,7 +14,11 @@ export const errorCodes = {
   INVALID_IDENTIFIER: { status: 400, title: "Invalid identifier", retriable: false },
   MALFORMED_RECORD: { status: 400, title: "Record cannot be decoded", retriable: false },
   UNKNOWN_TOPIC: { status: 404, title: "Unknown topic", retriable: false },
-  IDEMPOTENCY_CONFLICT: { status: 409, title: "Idempotency key reused with another payload", retriable: false },
+  IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    title: "Idempotency key reused with another payload",
+    retriable: false,
+  },
   PAYLOAD_TOO_LARGE: { status: 413, title: "Payload too large", retriable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported media type", retriable: false },
   RATE_LIMITED: { status: 429, title: "Rate limited", retriable: true },
@@ -75,9 +79,14 @@ export function toProblem(err: unknown, extra: { instance?: string; traceId?: st
   const e =
     err instanceof GatewayError
       ? err
-      : new GatewayError("INTERNAL", "the gateway failed to handle the request", "retry later; if it persists, report the traceId", {
-          cause: err,
-        });
+      : new GatewayError(
+          "INTERNAL",
+          "the gateway failed to handle the request",
+          "retry later; if it persists, report the traceId",
+          {
+            cause: err,
+          },
+        );
   return {
     type: `${PROBLEM_TYPE_BASE}${e.code.toLowerCase().replace(/_/g, "-")}`,
     title: e.title,

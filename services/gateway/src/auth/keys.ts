@@ -1,0 +1,66 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { JWK } from "jose";
+
+/** A party id: lower-case, dotted (`uwv`, `gemeente.horst-aan-de-maas`, `uitlener.12345678`). */
+export const PARTY_ID = /^[a-z]+(\.[a-z0-9-]+)*$/;
+
+/** Where the gateway finds each party's public keys. */
+export interface KeyStore {
+  /** The party's public signing keys; empty when the party is unknown or has none. */
+  keysFor(party: string): Promise<readonly JWK[]>;
+}
+
+/**
+ * Only public signing keys of the two accepted kinds pass; a private key that slipped into a registry is refused
+ * rather than used, so a misconfiguration never widens what verifies.
+ */
+export function usablePublicKeys(keys: readonly JWK[]): JWK[] {
+  return keys.filter(
+    (k) =>
+      k.d === undefined &&
+      (k.use === undefined || k.use === "sig") &&
+      ((k.kty === "OKP" && k.crv === "Ed25519") || (k.kty === "EC" && k.crv === "P-256")),
+  );
+}
+
+/** Keys from a list, as main.ts builds it from the parties registry in `contracts/`. */
+export function staticKeyStore(entries: Iterable<{ party: string; keys: readonly JWK[] }>): KeyStore {
+  const byParty = new Map<string, JWK[]>();
+  for (const { party, keys } of entries) {
+    byParty.set(party, [...(byParty.get(party) ?? []), ...usablePublicKeys(keys)]);
+  }
+  return {
+    keysFor: (party) => Promise.resolve(byParty.get(party) ?? []),
+  };
+}
+
+/**
+ * Development keys: `<dir>/<party>.public.jwk.json` (one JWK, or a JWKS `{ "keys": [...] }`), as the token CLI
+ * writes them. Read on every lookup so a key generated while the gateway runs is found at once; the verified-token
+ * cache keeps this off the hot path.
+ */
+export function directoryKeyStore(dir: string): KeyStore {
+  return {
+    async keysFor(party) {
+      if (!PARTY_ID.test(party)) return [];
+      let text: string;
+      try {
+        text = await readFile(join(dir, publicKeyFile(party)), "utf8");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw err;
+      }
+      const parsed = JSON.parse(text) as JWK | { keys: JWK[] };
+      return usablePublicKeys("keys" in parsed && Array.isArray(parsed.keys) ? parsed.keys : [parsed as JWK]);
+    },
+  };
+}
+
+export function publicKeyFile(party: string): string {
+  return `${party}.public.jwk.json`;
+}
+
+export function privateKeyFile(party: string): string {
+  return `${party}.private.jwk.json`;
+}
