@@ -1,0 +1,112 @@
+import express, { type Express } from "express";
+import type { Logger } from "pino";
+import { Registry } from "prom-client";
+import {
+  apiVersionHeader,
+  httpMetrics,
+  metricsHandler,
+  problemHandler,
+  serveOpenApi,
+} from "@grondslag/sdk/http";
+import { apiVersion } from "@grondslag/sdk/openapi";
+import { createTokenVerifier, type TokenVerifierOptions } from "./auth/verify";
+import { GatewayError } from "./errors";
+import { authenticate, jsonBody, mapError, rateLimit, requestContext, topicGuard } from "./http/edge";
+import { openApiDocument } from "./http/openapi";
+import { createRateLimiter, type RateLimit } from "./http/rate-limit";
+import {
+  batchHeaders,
+  commitCursor,
+  defaultLimits,
+  liveness,
+  pollDeliveries,
+  publishEvent,
+  publishEventBatch,
+  publishHeaders,
+  readiness,
+  type HttpLimits,
+} from "./http/routes";
+import type { Publisher, Readiness, Subscriptions } from "./ports";
+
+export type { HttpLimits } from "./http/routes";
+export type { RateLimit } from "./http/rate-limit";
+
+export interface AppDeps {
+  publisher: Publisher;
+  subscriptions: Subscriptions;
+  readiness: Readiness;
+  /** Token verification: the key store (parties registry or dev keys), audience, trusted issuers, lifetimes. */
+  auth: Omit<TokenVerifierOptions, "now">;
+  log: Logger;
+  now: () => Date;
+  /** Where HTTP metrics go and `/metrics` reads from; pass the one the core registers its metrics in. */
+  metrics?: Registry;
+  /** Per party, per instance. Default 100 requests/s, bursts of 200. `false` turns it off (benchmarks). */
+  rateLimit?: RateLimit | false;
+  limits?: Partial<HttpLimits>;
+}
+
+export const defaultRateLimit: RateLimit = { perSecond: 100, burst: 200 };
+
+/**
+ * The gateway's HTTP edge: authenticates, parses and maps; the core (the ports) decides and audits. Every route is
+ * in `openapi/openapi.yaml`, which a unit test enforces. Never listens: main.ts does.
+ */
+export function createApp(deps: AppDeps): Express {
+  const log = deps.log.child({ component: "http" });
+  const doc = openApiDocument();
+  const limits: HttpLimits = { ...defaultLimits, ...deps.limits };
+  const registry = deps.metrics ?? new Registry();
+  const verifier = createTokenVerifier({ ...deps.auth, now: deps.now });
+  const rate = deps.rateLimit === false ? undefined : (deps.rateLimit ?? defaultRateLimit);
+  const limiter = rate === undefined ? undefined : createRateLimiter(rate, deps.now);
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  // ADR /core/no-trailing-slash: `/healthz/` is not `/healthz`.
+  app.set("strict routing", true);
+  app.set("case sensitive routing", true);
+
+  app.use(apiVersionHeader(apiVersion(doc)));
+  app.use(httpMetrics(registry, { prefix: "gateway_http" }));
+  app.use(requestContext(log));
+
+  const caller = [authenticate(verifier), rateLimit(limiter, rate?.perSecond ?? 0), topicGuard];
+
+  app.get("/v1/openapi.json", serveOpenApi(doc));
+  app.post(
+    "/v1/topics/:topic/events",
+    ...caller,
+    publishHeaders,
+    ...jsonBody(limits.eventBytes),
+    publishEvent(deps.publisher),
+  );
+  app.post(
+    "/v1/topics/:topic/event-batches",
+    ...caller,
+    batchHeaders,
+    ...jsonBody(limits.batchBytes),
+    publishEventBatch(deps.publisher, limits),
+  );
+  app.get("/v1/topics/:topic/deliveries", ...caller, pollDeliveries(deps.subscriptions, limits, deps.now));
+  app.put(
+    "/v1/topics/:topic/deliveries/cursor",
+    ...caller,
+    ...jsonBody(limits.cursorBytes),
+    commitCursor(deps.subscriptions),
+  );
+  app.get("/healthz", liveness);
+  app.get("/readyz", readiness(deps.readiness));
+  app.get("/metrics", metricsHandler(registry));
+
+  app.use((req) => {
+    throw new GatewayError(
+      "NOT_FOUND",
+      `${req.method} ${req.path.slice(0, 200)} is not a resource of this API`,
+      "See /v1/openapi.json for the API's resources.",
+    );
+  });
+  app.use(problemHandler({ map: mapError, log }));
+  return app;
+}

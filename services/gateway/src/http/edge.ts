@@ -1,0 +1,254 @@
+import { randomBytes } from "node:crypto";
+import express, { type Request, type RequestHandler, type Response } from "express";
+import type { Logger } from "pino";
+import { bodyParserFailure, routeTemplate, type ProblemMapping } from "@grondslag/sdk/http";
+import { GatewayError, toProblem } from "../errors";
+import type { Caller } from "../ports";
+import type { TokenVerifier } from "../auth/verify";
+import type { RateLimiter } from "./rate-limit";
+import { isPublicTopicName } from "./topics";
+
+/** The W3C trace of one request: the caller's trace id (or a new one) and the edge's own span. */
+export interface Trace {
+  traceId: string;
+  /** Passed to the core: the caller's trace, with the gateway edge as parent span. */
+  traceparent: string;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+export function traceFrom(header: string | undefined): Trace {
+  const m = header === undefined ? null : TRACEPARENT.exec(header.trim());
+  const valid = m !== null && m[1] !== "ff" && !/^0+$/.test(m[2] ?? "") && !/^0+$/.test(m[3] ?? "");
+  const traceId = valid ? (m[2] ?? "") : randomBytes(16).toString("hex");
+  const flags = valid ? (m[4] ?? "01") : "01";
+  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-${flags}` };
+}
+
+/** The `{topic}` path parameter. */
+export function topicParam(req: Request): string {
+  const topic: unknown = req.params.topic;
+  return typeof topic === "string" ? topic : "";
+}
+
+export function traceOf(res: Response): Trace {
+  return res.locals.trace as Trace;
+}
+
+export function callerOf(res: Response): Caller {
+  const caller = res.locals.caller as Caller | undefined;
+  if (caller === undefined) throw new Error("route without authentication");
+  return caller;
+}
+
+/** Trace context and one access-log line per request: route template, status, code, party; never a token or body. */
+export function requestContext(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    res.locals.trace = traceFrom(req.get("traceparent"));
+    const start = process.hrtime.bigint();
+    res.on("finish", () => {
+      const entry = {
+        method: req.method,
+        route: routeTemplate(req),
+        topic: req.params.topic,
+        status: res.statusCode,
+        code: res.locals.problemCode as string | undefined,
+        party: (res.locals.caller as Caller | undefined)?.party,
+        traceId: traceOf(res).traceId,
+        ms: Number(process.hrtime.bigint() - start) / 1e6,
+      };
+      if (res.statusCode >= 500) log.error(entry, "http request");
+      else if (res.statusCode >= 400) log.info(entry, "http request refused");
+      else log.debug(entry, "http request");
+    });
+    next();
+  };
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
+
+export function authenticate(verifier: TokenVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get("authorization");
+    const m = header === undefined ? null : BEARER.exec(header);
+    if (m === null || m[1] === undefined) {
+      throw new GatewayError(
+        "UNAUTHENTICATED",
+        header === undefined
+          ? "no bearer token was sent"
+          : "the Authorization header does not hold a bearer token",
+        "Send `Authorization: Bearer <token>`; locally, get one with `npm run -s token -- --party <your party>`.",
+      );
+    }
+    res.locals.caller = await verifier.verify(m[1]);
+    next();
+  };
+}
+
+export function rateLimit(limiter: RateLimiter | undefined, perSecond: number): RequestHandler {
+  return (_req, res, next) => {
+    if (limiter !== undefined) {
+      const party = callerOf(res).party;
+      const retryAfterSeconds = limiter.take(party);
+      if (retryAfterSeconds !== undefined) {
+        throw new GatewayError(
+          "RATE_LIMITED",
+          `${party} exceeded ${perSecond} requests per second on this gateway instance`,
+          "Retry after the Retry-After header's seconds; publish in batches to send more events per request.",
+          { retryAfterSeconds },
+        );
+      }
+    }
+    next();
+  };
+}
+
+/** Refuses internal and malformed topic names before anything reaches the core. */
+export const topicGuard: RequestHandler = (req, _res, next) => {
+  const topic = topicParam(req);
+  if (!isPublicTopicName(topic)) {
+    throw new GatewayError(
+      "UNKNOWN_TOPIC",
+      `${topic.slice(0, 100)} is not a public topic name`,
+      "Use a topic from the event catalogue, e.g. arbo.accident-reported.",
+      { field: "topic" },
+    );
+  }
+  next();
+};
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
+
+const headerFixes = {
+  Grondslag: "Name the legal basis for this call in the Grondslag header, e.g. `Grondslag: arbowet-art-9`.",
+  Doelbinding:
+    "Name the purpose for this call in the Doelbinding header, e.g. `Doelbinding: toezicht-arbeidsongevallen`.",
+} as const;
+
+/** The `Grondslag` or `Doelbinding` header: present (400 MISSING_HEADER otherwise) and an id. */
+export function requiredIdHeader(req: Request, name: keyof typeof headerFixes): string {
+  const value = req.get(name)?.trim();
+  if (value === undefined || value === "") {
+    throw new GatewayError("MISSING_HEADER", `the ${name} header is missing`, headerFixes[name], {
+      field: name,
+    });
+  }
+  if (!ID.test(value)) {
+    throw new GatewayError("INVALID_REQUEST", `the ${name} header is not an id`, headerFixes[name], {
+      field: name,
+    });
+  }
+  return value;
+}
+
+export function checkIdempotencyKey(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !IDEMPOTENCY_KEY.test(value)) {
+    throw new GatewayError(
+      "INVALID_REQUEST",
+      `${field} must be 1 to 255 printable ASCII characters`,
+      "Use a UUID or your own stable reference for the event.",
+      { field },
+    );
+  }
+  return value;
+}
+
+/** A JSON body of at most `limit` bytes: 415 for another media type, 413 past the limit (checked while reading). */
+export function jsonBody(limit: number): RequestHandler[] {
+  const requireJson: RequestHandler = (req, _res, next) => {
+    const is = req.is(["application/json", "application/*+json"]);
+    if (is === null) {
+      throw new GatewayError("INVALID_REQUEST", "a JSON body is required", "Send the body as JSON.");
+    }
+    if (is === false) {
+      throw new GatewayError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `Content-Type ${(req.get("content-type") ?? "").slice(0, 100)} is not accepted`,
+        "Send the body as JSON with `Content-Type: application/json`.",
+      );
+    }
+    next();
+  };
+  return [
+    requireJson,
+    express.json({ limit, strict: true, type: ["application/json", "application/*+json"] }),
+  ];
+}
+
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An integer query parameter within bounds, or its default. */
+export function intQuery(value: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" && /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) {
+    throw new GatewayError(
+      "INVALID_REQUEST",
+      `${name} must be an integer from ${min} to ${max}`,
+      `Send ${name} between ${min} and ${max}, or leave it out.`,
+      {
+        field: name,
+      },
+    );
+  }
+  return n;
+}
+
+function headerValue(text: string): string {
+  return text.replace(/[^\x20-\x7E]/g, "").replace(/["\\]/g, "'");
+}
+
+/** Everything thrown becomes a problem here: the gateway's codes, with the headers each refusal needs. */
+export function mapError(err: unknown, req: Request): ProblemMapping {
+  let e = err;
+  switch (bodyParserFailure(err)) {
+    case "too-large": {
+      const limit = (err as { limit?: unknown }).limit;
+      e = new GatewayError(
+        "PAYLOAD_TOO_LARGE",
+        `the body is larger than ${typeof limit === "number" ? `${limit} bytes` : "this operation accepts"}`,
+        "Send a smaller body; split a batch into smaller ones.",
+      );
+      break;
+    }
+    case "malformed":
+      e = new GatewayError(
+        "INVALID_REQUEST",
+        "the body is not valid JSON",
+        "Send the body as one JSON value.",
+      );
+      break;
+    case "unsupported":
+      e = new GatewayError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        "the body's charset or content encoding is not supported",
+        "Send UTF-8 JSON, uncompressed or gzip/deflate.",
+      );
+      break;
+    case undefined:
+      break;
+  }
+  const res = req.res;
+  const trace = res === undefined ? undefined : (res.locals.trace as Trace | undefined);
+  const problem = toProblem(e, {
+    instance: (req.originalUrl.split("?")[0] ?? "").slice(0, 256),
+    ...(trace === undefined ? {} : { traceId: trace.traceId }),
+  });
+  const headers: Record<string, string> = {};
+  if (problem.code === "UNAUTHENTICATED") {
+    headers["WWW-Authenticate"] =
+      req.get("authorization") === undefined
+        ? 'Bearer realm="grondslag"'
+        : `Bearer realm="grondslag", error="invalid_token", error_description="${headerValue(problem.detail)}"`;
+  }
+  if (e instanceof GatewayError && e.retryAfterSeconds !== undefined) {
+    headers["Retry-After"] = String(Math.max(1, Math.ceil(e.retryAfterSeconds)));
+  } else if (problem.code === "RATE_LIMITED") {
+    headers["Retry-After"] = "1";
+  }
+  return { problem: { ...problem }, headers };
+}
