@@ -46,7 +46,7 @@ const delivery: DeliveredEvent = {
   eventId: "e1",
   topic: "arbo.accident-reported",
   cursor: "0:7",
-  grondslag: "arbowet-art-9",
+  grondslag: "arbowet-art9",
   purpose: "toezicht-arbeidsongevallen",
   data: { subjectKvk: "90000001", severity: "SERIOUS" },
 };
@@ -125,7 +125,7 @@ const event = { subjectKvk: "90000001", severity: "SERIOUS" };
 function publishHeaders(extra: Record<string, string> = {}): Record<string, string> {
   return {
     authorization: `Bearer ${uwvToken}`,
-    grondslag: "arbowet-art-9",
+    grondslag: "arbowet-art9",
     doelbinding: "toezicht-arbeidsongevallen",
     ...extra,
   };
@@ -154,7 +154,7 @@ describe("publish", () => {
     expect(h.published[0]).toMatchObject({
       topic: "arbo.accident-reported",
       producer: "uwv",
-      grondslag: "arbowet-art-9",
+      grondslag: "arbowet-art9",
       purpose: "toezicht-arbeidsongevallen",
       idempotencyKey: "meld-2026-0042",
       payload: event,
@@ -312,7 +312,7 @@ describe("publish", () => {
       new GatewayError(
         "LEGAL_BASIS_NOT_ALLOWED",
         "legal basis x is not allowed for producing arbo.accident-reported",
-        "Use arbowet-art-9.",
+        "Use arbowet-art9.",
       ),
       new GatewayError("SCHEMA_VIOLATION", "victim.dateOfBirth: expected a date", "Send YYYY-MM-DD.", {
         field: "victim.dateOfBirth",

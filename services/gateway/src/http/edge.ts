@@ -121,9 +121,9 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 
 const headerFixes = {
-  Grondslag: "Name the legal basis for this call in the Grondslag header, e.g. `Grondslag: arbowet-art-9`.",
+  Grondslag: "Name the legal basis for this call in the Grondslag header, e.g. `Grondslag: arbowet-art9`.",
   Doelbinding:
-    "Name the purpose for this call in the Doelbinding header, e.g. `Doelbinding: toezicht-arbeidsongevallen`.",
+    "Name the purpose for this call in the Doelbinding header, e.g. `Doelbinding: ongevalsmelding`.",
 } as const;
 
 /** The `Grondslag` or `Doelbinding` header: present (400 MISSING_HEADER otherwise) and an id. */
