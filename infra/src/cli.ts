@@ -1,8 +1,8 @@
-// The stack's command line: `npm run infra:up | infra:down | infra:status`, and `npm start`.
+// The stack's command line: `npm run infra:up | infra:down | infra:status`.
 // Progress goes to stderr with elapsed seconds; the summary of where things listen goes to stdout.
 import { readInfraEnv } from "./env";
 import { redact } from "./postgres";
-import { downNative, statusNative, upNative } from "./stack";
+import { downNative, statusNative, stopServices, upNative } from "./stack";
 
 const t0 = Date.now();
 const progress = (line: string) =>
@@ -17,8 +17,7 @@ async function main(command: string | undefined): Promise<number> {
     return 0;
   }
   switch (command) {
-    case "up":
-    case "start": {
+    case "up": {
       const { config, started } = await upNative(progress, env);
       progress(started.length > 0 ? `started: ${started.join(", ")}` : "already running; nothing started");
       process.stdout.write(
@@ -32,16 +31,13 @@ async function main(command: string | undefined): Promise<number> {
           "",
         ].join("\n"),
       );
-      if (command === "start") {
-        progress(
-          "the main job (a seed scenario through the gateway, audit summary, auditor page) is not built yet:",
-        );
-        progress("`npm start` brings the stack up and stops there for now.");
-      }
       return 0;
     }
     case "down": {
-      const stopped = await downNative(progress);
+      // Services first: they hold connections to the broker.
+      const services = await stopServices();
+      if (services.length > 0) progress(`stopped services: ${services.join(", ")}`);
+      const stopped = [...services, ...(await downNative(progress))];
       if (stopped.length === 0) progress("nothing of ours was running");
       return 0;
     }
@@ -52,7 +48,7 @@ async function main(command: string | undefined): Promise<number> {
       return lines.some((l) => l.state !== "running") ? 3 : 0;
     }
     default:
-      process.stderr.write("usage: cli.ts up | down | status | start\n");
+      process.stderr.write("usage: cli.ts up | down | status\n");
       return 2;
   }
 }

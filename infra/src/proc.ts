@@ -65,10 +65,15 @@ export function livePid(file: string): number | undefined {
 export function startDetached(
   cmd: string,
   args: string[],
-  opts: { cwd: string; logFile: string; pidFile: string },
+  opts: { cwd: string; logFile: string; pidFile: string; env?: NodeJS.ProcessEnv },
 ): number {
   const out = fs.openSync(opts.logFile, "a");
-  const child = spawn(cmd, args, { cwd: opts.cwd, detached: true, stdio: ["ignore", out, out] });
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: opts.env ?? process.env,
+  });
   fs.closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
   child.unref();

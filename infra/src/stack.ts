@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { readStackFile, writeStackConfig, type StackConfig } from "./config";
 import { readInfraEnv, type InfraEnv } from "./env";
 import {
@@ -9,7 +11,8 @@ import {
   waitKafkaReady,
 } from "./kafka";
 import { ensureDatabases, jdbc, postgresVersion, redact, registryDatabase } from "./postgres";
-import type { Progress } from "./proc";
+import { stopByPidFile, type Progress } from "./proc";
+import { STATE_DIR } from "./paths";
 import { registryRunning, startRegistry, stopRegistry, waitRegistryReady } from "./registry";
 
 export interface UpResult {
@@ -69,6 +72,19 @@ export async function upNative(progress: Progress, env: InfraEnv = readInfraEnv(
   config.registry.version = await waitRegistryReady(config.registry.url, config.registry.nativeUrl, progress);
   writeStackConfig(config);
   return { config, started };
+}
+
+/** Where `npm start` records the services it runs (`<name>.pid`, `<name>.log`), so `infra:down` can stop them. */
+export const SERVICES_DIR = path.join(STATE_DIR, "services");
+
+/** Stops the services `npm start` launched, by their recorded pids. */
+export async function stopServices(): Promise<string[]> {
+  if (!fs.existsSync(SERVICES_DIR)) return [];
+  const stopped: string[] = [];
+  for (const f of fs.readdirSync(SERVICES_DIR).filter((n) => n.endsWith(".pid"))) {
+    if (await stopByPidFile(path.join(SERVICES_DIR, f))) stopped.push(f.slice(0, -".pid".length));
+  }
+  return stopped;
 }
 
 /** Stops what the native stack started, by the pids it recorded; never touches PostgreSQL (not ours). */

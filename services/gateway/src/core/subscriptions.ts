@@ -41,6 +41,7 @@ interface Mailbox {
 }
 
 type Cursor = Record<string, string>;
+const FIRST_FETCH_MS = 3000;
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString("base64url");
 function decodeCursor(s: string): Cursor {
   try {
@@ -148,6 +149,13 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
       ready: Promise.resolve(),
     };
     b.ready = (async () => {
+      // Ready means joined: before that a poll would find an empty mailbox although events wait on Kafka.
+      const joined = new Promise<void>((resolve) => {
+        const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+          off();
+          resolve();
+        });
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: [kafkaTopic], fromBeginning: true });
       await consumer.run({
@@ -174,6 +182,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
           for (const w of b.waiters) w();
         },
       });
+      await joined;
     })();
     b.ready.catch((err: unknown) => {
       log.error({ err, party, topic }, "subscription consumer failed to start");
@@ -199,17 +208,20 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
     async poll(req) {
       const refusal = authorise(req);
       if (refusal) return refuse(req, refusal);
+      const fresh = !boxes.has(`${req.party}|${req.topic}`);
       const box = mailbox(req.party, req.topic);
       box.lastUsed = Date.now();
       await box.ready;
-      if (box.buffer.length === 0 && req.waitMs > 0) {
+      // A mailbox that just joined has not fetched yet: give its first poll a moment even without `wait`.
+      const waitMs = fresh ? Math.max(req.waitMs, FIRST_FETCH_MS) : req.waitMs;
+      if (box.buffer.length === 0 && waitMs > 0) {
         await new Promise<void>((resolve) => {
           const done = () => {
             clearTimeout(timer);
             box.waiters.delete(done);
             resolve();
           };
-          const timer = setTimeout(done, req.waitMs);
+          const timer = setTimeout(done, waitMs);
           box.waiters.add(done);
         });
       }

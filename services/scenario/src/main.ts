@@ -1,0 +1,194 @@
+// `npm start`: the local stack, the gateway, and a scenario from the seed flowing through the bus, ending in an
+// audit summary and the auditor page. Leaves the stack and the gateway running; `npm run infra:down` stops both.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { consumersOf, evaluateRowFilter, loadCatalogue, producerEntry } from "@grondslag/contracts";
+import { applyContracts, readCredential } from "@grondslag/contracts/provision";
+import { ensureDevKeyPair, signToken } from "@grondslag/gateway/auth";
+import {
+  acquireStack,
+  CREDENTIALS_FILE,
+  databaseUrl,
+  livePid,
+  REPO_ROOT,
+  SERVICES_DIR,
+  startDetached,
+  STATE_DIR,
+  waitFor,
+} from "@grondslag/infra";
+import { readAudit } from "./audit-log";
+import { auditorPage, summary } from "./report";
+import { steps } from "./steps";
+
+const PORT = 8088;
+const BASE = `http://127.0.0.1:${PORT}`;
+const KEYS_DIR = path.join(STATE_DIR, "dev-keys");
+const t0 = Date.now();
+const progress = (line: string) =>
+  process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+const out = (line = "") => process.stdout.write(`${line}\n`);
+
+function pseudonymKey(): string {
+  const file = path.join(STATE_DIR, "pseudonym-key");
+  if (!fs.existsSync(file))
+    fs.writeFileSync(file, crypto.randomBytes(32).toString("base64"), { mode: 0o600 });
+  return fs.readFileSync(file, "utf8").trim();
+}
+
+async function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<void> {
+  fs.mkdirSync(SERVICES_DIR, { recursive: true });
+  const pidFile = path.join(SERVICES_DIR, "gateway.pid");
+  const logFile = path.join(SERVICES_DIR, "gateway.log");
+  if (livePid(pidFile) !== undefined) {
+    progress("gateway already running (it reloads changed contracts by itself)");
+  } else {
+    progress(`starting the gateway on ${BASE} (log: ${path.relative(REPO_ROOT, logFile)}) …`);
+    const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
+    startDetached(tsx, [path.join(REPO_ROOT, "services/gateway/src/main.ts")], {
+      cwd: REPO_ROOT,
+      logFile,
+      pidFile,
+      env,
+    });
+  }
+  await waitFor(
+    "the gateway",
+    async () => {
+      if (livePid(pidFile) === undefined) throw new Error(`the gateway exited; see ${logFile}`);
+      const res = await fetch(`${BASE}/readyz`, { signal: AbortSignal.timeout(2000) });
+      return res.ok ? true : undefined;
+    },
+    { timeoutMs: 60_000, progress, onTimeout: () => `see ${logFile}` },
+  );
+}
+
+async function main(): Promise<number> {
+  const stack = await acquireStack(progress);
+  const { config } = stack;
+  const catalogue = loadCatalogue();
+  const { changes } = await applyContracts(catalogue, config, {
+    dryRun: false,
+    credentialsFile: CREDENTIALS_FILE,
+  });
+  progress(
+    `contracts applied (${changes.length} changes): topics, ACLs, users and schemas derived from contracts/`,
+  );
+
+  await startGatewayProcess({
+    ...process.env,
+    GATEWAY_PORT: String(PORT),
+    KAFKA_BROKERS: config.kafka.brokers.join(","),
+    GATEWAY_KAFKA_PASSWORD: readCredential(CREDENTIALS_FILE, "grondslag.gateway"),
+    REGISTRY_URL: config.registry.url,
+    DATABASE_URL: databaseUrl(config.postgres),
+    PSEUDONYM_KEY: pseudonymKey(),
+    DEV_KEYS_DIR: KEYS_DIR,
+    CONTRACTS_DIR: path.join(REPO_ROOT, "contracts", "data"),
+  });
+
+  // One trace for the whole run: every audit record of it carries this trace id.
+  const traceId = crypto.randomBytes(16).toString("hex");
+  const traceparent = () => `00-${traceId}-${crypto.randomBytes(8).toString("hex")}-01`;
+  const token = async (party: string) => {
+    const { privateJwk } = await ensureDevKeyPair(KEYS_DIR, party);
+    return signToken(privateJwk, {
+      party,
+      issuer: "grondslag-dev",
+      audience: "grondslag-gateway",
+      ttlSeconds: 300,
+      now: new Date(),
+    });
+  };
+
+  out("\nThe scenario (after the seed: Jaarrapportage arbeidsmigranten 2023)\n");
+  const accepted: { eventId: string; expectedRecipients: number }[] = [];
+  let failures = 0;
+  for (const [i, step] of steps.entries()) {
+    let status: number;
+    let body: { eventId?: string; code?: string; detail?: string };
+    if (step.kind === "publish") {
+      const entry = producerEntry(catalogue, step.topic, step.party);
+      const res = await fetch(`${BASE}/v1/topics/${step.topic}/events`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${await token(step.party)}`,
+          "content-type": "application/json",
+          Grondslag: entry?.grondslag ?? "",
+          Doelbinding: step.purpose ?? entry?.purposes[0] ?? "",
+          "Idempotency-Key": `scenario-${traceId}-${i}`,
+          traceparent: traceparent(),
+        },
+        body: JSON.stringify(step.payload),
+      });
+      status = res.status;
+      body = (await res.json()) as typeof body;
+      if (status === 202) {
+        const expected = consumersOf(catalogue, step.topic, new Date()).filter((d) =>
+          evaluateRowFilter(d.entry.rowFilter, JSON.parse(JSON.stringify(step.payload)), d.party),
+        ).length;
+        accepted.push({ eventId: body.eventId ?? "", expectedRecipients: expected });
+      }
+    } else {
+      const res = await fetch(`${BASE}/v1/topics/${step.topic}/deliveries?max=1`, {
+        headers: {
+          authorization: `Bearer ${await token(step.party)}`,
+          Doelbinding: step.purpose,
+          traceparent: traceparent(),
+        },
+      });
+      status = res.status;
+      body = (await res.json()) as typeof body;
+    }
+    const ok = status === step.expect;
+    if (!ok) failures++;
+    const detail =
+      status < 300
+        ? `event ${(body.eventId ?? "").slice(0, 8)}`
+        : `${body.code ?? "?"}: ${body.detail ?? ""}`;
+    out(`  ${ok ? "✓" : "✗"} ${status} ${step.title}`);
+    if (status >= 300 || !ok) out(`        ${detail}`);
+  }
+
+  progress("waiting for every disclosure to be audited …");
+  const { records, complete } = await readAudit(
+    config,
+    traceId,
+    (rs) =>
+      accepted.every(
+        (a) =>
+          rs.some((r) => r.action === "COLLECT" && r.eventId === a.eventId) &&
+          rs.filter((r) => r.action === "DISCLOSE" && r.eventId === a.eventId).length >= a.expectedRecipients,
+      ) && rs.filter((r) => r.action === "REJECT").length >= steps.filter((s) => s.expect >= 400).length,
+  );
+  out("\nAudit summary of this run (from audit.log)\n");
+  out(summary(records));
+  const rawBsns = steps.flatMap((s) =>
+    s.kind === "publish"
+      ? [...JSON.stringify(s.payload).matchAll(/"(?:bsn|workerBsn)":"(\d{9})"/g)].map((m) => m[1])
+      : [],
+  );
+  const leaked = records.filter((r) => rawBsns.some((b) => b && JSON.stringify(r).includes(b))).length;
+  out(`  raw BSNs in audit records: ${leaked} (persons appear only as keyed pseudonyms)`);
+  if (!complete)
+    out("  ! not every expected disclosure was audited within 60 s: see infra/.state/services/gateway.log");
+
+  const page = path.join(STATE_DIR, "auditor.html");
+  fs.writeFileSync(page, auditorPage(records, { traceId, generated: new Date().toISOString() }));
+  out(`\nAuditor page: file://${page}`);
+  out(`Gateway: ${BASE} (OpenAPI: ${BASE}/v1/openapi.json, metrics: ${BASE}/metrics)`);
+  out(
+    "Try it: TOKEN=$(npm run -s token -- --party nla); curl -H \"Authorization: Bearer $TOKEN\" -H 'Doelbinding: ongevalsonderzoek' \\",
+  );
+  out(`         '${BASE}/v1/topics/arbo.accident-reported/deliveries?max=5'`);
+  out("Stop everything: npm run infra:down\n");
+  return failures === 0 && complete && leaked === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
