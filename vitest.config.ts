@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 // the global setup brings up once per run (and stops afterwards only if it started it).
 export default defineConfig({
   test: {
+    // CI logs list every test by name (the smoke test's names the broker and registry versions it ran against).
+    reporters: process.env.CI ? ["verbose"] : ["default"],
     globalSetup: ["test/src/global-setup.ts"],
     projects: [
       {

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
 import { readCredential } from "@grondslag/contracts/provision";
+import { databaseUrl, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import {
   readToEnd,
@@ -14,7 +15,7 @@ import type { KafkaMessage } from "kafkajs";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GatewayError } from "./errors";
-import { createGateway, type Gateway } from "./gateway";
+import { createGateway, type Gateway, type GatewayConfig } from "./gateway";
 import { H, header, toWire } from "./core/wire";
 import type { PublishCommand } from "./ports";
 
@@ -35,21 +36,19 @@ async function delivered(message: KafkaMessage) {
 describe("gateway core against the real stack", () => {
   let gateway: Gateway;
   const uitlener = "uitlener.90000001";
+  const config: GatewayConfig = {
+    brokers: stack.kafka.brokers,
+    kafkaUser: "grondslag.gateway",
+    kafkaPassword: readCredential(credentials, "grondslag.gateway"),
+    registryUrl: stack.registry.url,
+    databaseUrl: databaseUrl(stack.postgres),
+    dbSchema: "gateway",
+    pseudonymKey: crypto.randomBytes(32),
+    contractsDir: undefined,
+  };
 
   beforeAll(async () => {
-    gateway = createGateway(
-      {
-        brokers: stack.kafka.brokers,
-        kafkaUser: "grondslag.gateway",
-        kafkaPassword: readCredential(credentials, "grondslag.gateway"),
-        registryUrl: stack.registry.url,
-        databaseUrl: `${stack.postgres.url.replace(/\/[^/]*$/, "")}/${stack.postgres.database}`,
-        dbSchema: "gateway",
-        pseudonymKey: crypto.randomBytes(32),
-        contractsDir: undefined,
-      },
-      pino({ level: "warn" }),
-    );
+    gateway = createGateway(config, pino({ level: "warn" }));
     await gateway.start();
   });
   afterAll(() => gateway.stop());
@@ -234,5 +233,61 @@ describe("gateway core against the real stack", () => {
     ]);
     expect(parsed.every((r) => r.subjects.length > 0)).toBe(true);
     for (const t of records) expect(t).not.toContain(bsn);
+  });
+
+  it("replaying every canonical topic from the start (a crash before any commit) discloses nothing twice", async () => {
+    const receipt = await gateway.publisher.publish(accident(uniqueName("ref")));
+    await readUntil(stack, {
+      topic: "deliver.nla.arbo.accident-reported",
+      user: as("nla"),
+      map: (m) => header(m.headers, H.eventId),
+      found: (seen) => seen.includes(receipt.eventId),
+    });
+    // New consumer groups start at the beginning of every canonical topic: the worst replay there is.
+    const groupPrefix = `grondslag.gateway.${uniqueName("replay")}`;
+    const replay = createGateway({ ...config, groupPrefix, workers: ["delivery"] }, pino({ level: "warn" }));
+    await replay.start();
+    const admin = testKafka(stack).admin();
+    await admin.connect();
+    try {
+      await waitFor(
+        "the replay to reach the end of the canonical topics",
+        async () => {
+          const committed = await admin.fetchOffsets({ groupId: `${groupPrefix}.deliver` });
+          for (const t of committed) {
+            const ends = await admin.fetchTopicOffsets(t.topic);
+            for (const e of ends) {
+              const at = t.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1";
+              if (e.high !== e.low && at !== e.high) return undefined;
+            }
+          }
+          return committed.length > 0 ? true : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+    } finally {
+      await admin.disconnect();
+      await replay.stop();
+    }
+    const deliveries = await readToEnd(stack, {
+      topic: "deliver.nla.arbo.accident-reported",
+      user: as("nla"),
+      map: (m) => header(m.headers, H.eventId),
+    });
+    expect(deliveries.filter((id) => id === receipt.eventId)).toHaveLength(1);
+    const disclosures = await readToEnd(stack, {
+      topic: "audit.log",
+      map: (m) => {
+        const r = JSON.parse(m.value?.toString() ?? "{}") as {
+          eventId?: string;
+          action?: string;
+          recipient?: string;
+        };
+        return r.eventId === receipt.eventId && r.action === "DISCLOSE" && r.recipient === "nla"
+          ? r
+          : undefined;
+      },
+    });
+    expect(disclosures).toHaveLength(1);
   });
 });

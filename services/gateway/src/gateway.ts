@@ -28,6 +28,8 @@ export interface GatewayConfig {
   contractsDir: string | undefined;
   /** Consumer groups live under this prefix (the gateway's ACLs cover `grondslag.gateway.`). */
   groupPrefix?: string;
+  /** Which Kafka workers this instance runs (default both): they scale separately by partitions. */
+  workers?: readonly ("delivery" | "ingress")[];
 }
 
 export interface GatewayHooks {
@@ -129,8 +131,9 @@ export function createGateway(
           (c) => c?.producers.flatMap((p) => partiesMatching(current, p.party).map((x) => x.id)) ?? [],
         ),
       );
-      await delivery.start(topics);
-      await ingress.start([...producers].sort());
+      const workers = config.workers ?? ["delivery", "ingress"];
+      if (workers.includes("delivery")) await delivery.start(topics);
+      if (workers.includes("ingress")) await ingress.start([...producers].sort());
       catalogue.watch();
     },
     async stop() {

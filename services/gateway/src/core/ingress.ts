@@ -43,7 +43,7 @@ export function createIngress(deps: IngressDeps) {
   const limits = deps.limits ?? DEFAULT_AVRO_LIMITS;
   const maxBytes = deps.maxRecordBytes ?? 1024 * 1024;
 
-  async function toCommand(party: string, message: KafkaMessage): Promise<CoreCommand> {
+  async function toCommand(party: string, partition: number, message: KafkaMessage): Promise<CoreCommand> {
     const h = message.headers;
     const topic = header(h, INGRESS_HEADERS.topic) ?? "";
     const base: CoreCommand = {
@@ -51,7 +51,9 @@ export function createIngress(deps: IngressDeps) {
       producer: party,
       grondslag: header(h, INGRESS_HEADERS.grondslag) ?? "",
       purpose: header(h, INGRESS_HEADERS.purpose) ?? "",
-      idempotencyKey: header(h, INGRESS_HEADERS.idempotencyKey),
+      // Without a key of the party's own, the record's position is one: a batch replayed after a crash (before
+      // its offsets were committed) then publishes nothing twice.
+      idempotencyKey: header(h, INGRESS_HEADERS.idempotencyKey) ?? `ingress:${partition}:${message.offset}`,
       traceparent: header(h, INGRESS_HEADERS.traceparent),
       payload: undefined,
       channel: "kafka",
@@ -144,7 +146,7 @@ export function createIngress(deps: IngressDeps) {
     const party = batch.topic.slice("ingress.".length);
     const messages = batch.messages;
     const commands: CoreCommand[] = [];
-    for (const m of messages) commands.push(await toCommand(party, m));
+    for (const m of messages) commands.push(await toCommand(party, batch.partition, m));
     const results = await deps.publisher.publishBatch(commands);
     const rejected: TopicMessage[] = [];
     results.forEach((r, i) => {
