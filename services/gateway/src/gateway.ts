@@ -33,6 +33,8 @@ export interface GatewayConfig {
 }
 
 export interface GatewayHooks {
+  /** A Kafka worker stopped for good (kafkajs will not restart it): the process should exit and be restarted. */
+  onFatal?: (err: Error) => void;
   onDecision?: (d: { topic: string; outcome: string; grondslag: string; purpose: string }) => void;
   onDisclosure?: (d: { topic: string; recipient: string; grondslag: string }) => void;
 }
@@ -81,6 +83,7 @@ export function createGateway(
     dbSchema: config.dbSchema,
     pseudonymiser,
     log: log.child({ component: "delivery" }),
+    onFatal: (err) => hooks.onFatal?.(err),
     ...(hooks.onDisclosure ? { onDisclosure: hooks.onDisclosure } : {}),
   });
   const ingress = createIngress({
@@ -89,6 +92,7 @@ export function createGateway(
     publisher,
     schemaIds,
     log: log.child({ component: "ingress" }),
+    onFatal: (err) => hooks.onFatal?.(err),
   });
   const subscriptions = createSubscriptions({
     ...common,
@@ -109,7 +113,8 @@ export function createGateway(
           () => false,
         ),
       ]);
-      return { kafka: kafkaOk, registry: registryOk };
+      // A crashed worker means events no longer flow, whatever the broker answers.
+      return { kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(), registry: registryOk };
     },
   };
 

@@ -1,5 +1,6 @@
 // The gateway process: reads env, builds clients, listens, and shuts down cleanly on SIGTERM/SIGINT.
 import { loadCatalogue } from "@grondslag/contracts";
+import type { Server } from "node:http";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { createApp } from "./app";
@@ -30,6 +31,24 @@ function keyStore(): KeyStore {
 async function main() {
   const metrics = new Registry();
   const hooks: GatewayHooks = {};
+  const http: { server?: Server } = {};
+  let stopping = false;
+  const stop = (reason: string, exitCode = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, "stopping: no new requests, flushing accepted events");
+    http.server?.close();
+    gateway
+      .stop()
+      .then(() => process.exit(exitCode))
+      .catch((err: unknown) => {
+        log.error({ err }, "stopping failed");
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
   const gateway = createGateway(
     {
       brokers: env.KAFKA_BROKERS.split(",").map((b) => b.trim()),
@@ -45,7 +64,12 @@ async function main() {
     () => new Date(),
     hooks,
   );
-  Object.assign(hooks, coreMetrics(metrics, { admin: gateway.admin, groups: gateway.groups }));
+  Object.assign(hooks, coreMetrics(metrics, { admin: gateway.admin, groups: gateway.groups }), {
+    onFatal: (err: Error) => {
+      log.fatal({ err }, "a Kafka worker stopped for good; exiting so the supervisor restarts the gateway");
+      stop("worker crash", 1);
+    },
+  });
   await gateway.start();
   const app = createApp({
     publisher: gateway.publisher,
@@ -60,28 +84,9 @@ async function main() {
     now: () => new Date(),
     metrics,
   });
-  const server = app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST, () => {
-    const address = server.address();
-    const port = typeof address === "object" && address ? address.port : env.GATEWAY_PORT;
-    log.info({ url: `http://${env.GATEWAY_HOST}:${port}` }, "gateway listening");
+  http.server = app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST, () => {
+    log.info({ url: `http://${env.GATEWAY_HOST}:${env.GATEWAY_PORT}` }, "gateway listening");
   });
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "stopping: no new requests, flushing accepted events");
-    server.close();
-    gateway
-      .stop()
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        log.error({ err }, "stopping failed");
-        process.exit(1);
-      });
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 main().catch((err: unknown) => {

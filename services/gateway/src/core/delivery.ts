@@ -28,6 +28,7 @@ export interface DeliveryDeps {
   now: () => Date;
   log: Logger;
   onDisclosure?: (d: { topic: string; recipient: string; grondslag: string }) => void;
+  onFatal?: (err: Error) => void;
 }
 
 interface Planned {
@@ -48,6 +49,7 @@ interface Planned {
 export function createDelivery(deps: DeliveryDeps) {
   const { consumer, producer, schemaIds, pool, dbSchema, pseudonymiser, now, log } = deps;
   const views = new Map<string, ConsumerView>();
+  let crashed: Error | undefined;
 
   function viewFor(
     topic: Topic,
@@ -178,6 +180,13 @@ export function createDelivery(deps: DeliveryDeps) {
 
   return {
     async start(topics: Topic[]) {
+      // kafkajs restarts a consumer after retriable errors only; any other crash stops it for good. That must not
+      // go unnoticed: it makes the gateway unready and reaches onFatal (main.ts exits, a supervisor restarts it).
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
+        crashed = payload.error;
+        deps.onFatal?.(payload.error);
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: topics.map(canonicalTopic), fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
@@ -185,5 +194,6 @@ export function createDelivery(deps: DeliveryDeps) {
     async stop() {
       await consumer.disconnect();
     },
+    crashed: () => crashed,
   };
 }

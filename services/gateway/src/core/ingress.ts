@@ -27,6 +27,7 @@ export interface IngressDeps {
   limits?: AvroLimits;
   /** Largest record accepted, in bytes, before any decoding. */
   maxRecordBytes?: number;
+  onFatal?: (err: Error) => void;
 }
 
 const malformed = (detail: string, fix: string, field?: string) =>
@@ -42,6 +43,7 @@ export function createIngress(deps: IngressDeps) {
   const { consumer, producer, schemaIds, log } = deps;
   const limits = deps.limits ?? DEFAULT_AVRO_LIMITS;
   const maxBytes = deps.maxRecordBytes ?? 1024 * 1024;
+  let crashed: Error | undefined;
 
   async function toCommand(party: string, partition: number, message: KafkaMessage): Promise<CoreCommand> {
     const h = message.headers;
@@ -170,6 +172,13 @@ export function createIngress(deps: IngressDeps) {
 
   return {
     async start(parties: string[]) {
+      // kafkajs restarts a consumer after retriable errors only; any other crash stops it for good. That must not
+      // go unnoticed: it makes the gateway unready and reaches onFatal (main.ts exits, a supervisor restarts it).
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
+        crashed = payload.error;
+        deps.onFatal?.(payload.error);
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: parties.map(ingressTopic), fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
@@ -177,5 +186,6 @@ export function createIngress(deps: IngressDeps) {
     async stop() {
       await consumer.disconnect();
     },
+    crashed: () => crashed,
   };
 }

@@ -60,7 +60,12 @@ export class BatchingProducer {
 
   constructor(
     private readonly producer: Producer,
-    private readonly opts: { lingerMs: number; maxMessages: number; timeoutMs?: number } = {
+    private readonly opts: {
+      lingerMs: number;
+      maxMessages: number;
+      timeoutMs?: number;
+      maxRequestBytes?: number;
+    } = {
       lingerMs: 2,
       maxMessages: 500,
     },
@@ -90,20 +95,25 @@ export class BatchingProducer {
     this.queue = [];
     this.queued = 0;
     if (batch.length === 0) return;
-    const byTopic = new Map<string, Message[]>();
-    for (const p of batch) {
-      for (const { topic, message } of p.items) {
-        const list = byTopic.get(topic) ?? [];
-        list.push(message);
-        byTopic.set(topic, list);
-      }
-    }
     try {
-      await this.producer.sendBatch({
-        acks: -1,
-        timeout: this.opts.timeoutMs ?? 30_000,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      // One write per chunk of at most maxRequestBytes: the broker refuses a record batch over its
+      // message.max.bytes (1 MiB by default) with a non-retriable error. Chunks go in order, one after another.
+      for (const chunk of chunkByBytes(
+        batch.flatMap((p) => p.items),
+        this.opts.maxRequestBytes ?? 512 * 1024,
+      )) {
+        const byTopic = new Map<string, Message[]>();
+        for (const { topic, message } of chunk) {
+          const list = byTopic.get(topic) ?? [];
+          list.push(message);
+          byTopic.set(topic, list);
+        }
+        await this.producer.sendBatch({
+          acks: -1,
+          timeout: this.opts.timeoutMs ?? 30_000,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      }
       for (const p of batch) p.resolve();
     } catch (err) {
       for (const p of batch) p.reject(err);
@@ -119,4 +129,29 @@ export class BatchingProducer {
     }
     await this.inFlight;
   }
+}
+
+function size(m: Message): number {
+  let n = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  for (const [k, v] of Object.entries(m.headers ?? {})) n += k.length + String(v ?? "").length + 8;
+  return n;
+}
+
+/** Splits messages, in order, into chunks of at most `maxBytes` (a larger single message goes alone). */
+export function chunkByBytes(items: TopicMessage[], maxBytes: number): TopicMessage[][] {
+  const chunks: TopicMessage[][] = [];
+  let current: TopicMessage[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const n = size(item.message);
+    if (current.length > 0 && bytes + n > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }

@@ -335,13 +335,39 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
     });
   }
 
+  // Concurrent single publishes (one HTTP request each) are coalesced for a millisecond into one batch: one
+  // idempotency lookup, one Kafka write and one insert for the lot, instead of a PostgreSQL commit per request.
+  let pending: { cmd: CoreCommand; resolve: (r: PublishReceipt) => void; reject: (e: unknown) => void }[] =
+    [];
+  let timer: NodeJS.Timeout | undefined;
+  const flushPending = () => {
+    const items = pending;
+    pending = [];
+    timer = undefined;
+    publishBatch(items.map((i) => i.cmd)).then(
+      (results) =>
+        results.forEach((r, i) => {
+          const item = items[i];
+          if (!item) return;
+          if (r instanceof GatewayError) item.reject(r);
+          else item.resolve(r);
+        }),
+      (err: unknown) => items.forEach((i) => i.reject(err)),
+    );
+  };
+
   return {
     publishBatch,
-    async publish(cmd) {
-      const [result] = await publishBatch([cmd]);
-      if (!result) throw new GatewayError("INTERNAL", "no result", "retry");
-      if (result instanceof GatewayError) throw result;
-      return result;
+    publish(cmd) {
+      return new Promise<PublishReceipt>((resolve, reject) => {
+        pending.push({ cmd, resolve, reject });
+        if (pending.length >= 500) {
+          clearTimeout(timer);
+          flushPending();
+        } else {
+          timer ??= setTimeout(flushPending, 1);
+        }
+      });
     },
   };
 }
