@@ -8,11 +8,11 @@ import {
 } from "@grondslag/contracts";
 import { AUDIT_TOPIC, canonicalTopic } from "@grondslag/contracts/provision";
 import { isTopic, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
-import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
+import type { Batch, Consumer, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import type pg from "pg";
 import { auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
-import type { BatchingProducer, TopicMessage } from "./kafka";
+import { batchWorker, type BatchingProducer, type TopicMessage } from "./kafka";
 import type { SchemaIds } from "./schema-ids";
 import { childSpan, continueTrace, traceparent } from "./trace";
 import { fromWire, H, header, toWire } from "./wire";
@@ -49,7 +49,6 @@ interface Planned {
 export function createDelivery(deps: DeliveryDeps) {
   const { consumer, producer, schemaIds, pool, dbSchema, pseudonymiser, now, log } = deps;
   const views = new Map<string, ConsumerView>();
-  let crashed: Error | undefined;
 
   function viewFor(
     topic: Topic,
@@ -145,8 +144,7 @@ export function createDelivery(deps: DeliveryDeps) {
     return new Set(rows.map((r) => `${r.event_id}|${r.recipient}`));
   }
 
-  async function eachBatch(payload: EachBatchPayload) {
-    const { batch } = payload;
+  async function handle(batch: Batch) {
     const topic = batch.topic.slice("events.".length);
     if (!isTopic(topic)) return;
     const planned: Planned[] = [];
@@ -167,33 +165,12 @@ export function createDelivery(deps: DeliveryDeps) {
         deps.onDisclosure?.({ topic, recipient: p.recipient, grondslag });
       }
     }
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) {
-      payload.resolveOffset(last.offset);
-      // Committed offsets name the next record to read.
-      await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-      ]);
-    }
-    await payload.heartbeat();
   }
 
+  const worker = batchWorker({ consumer, handle, onFatal: deps.onFatal });
   return {
-    async start(topics: Topic[]) {
-      // kafkajs restarts a consumer after retriable errors only; any other crash stops it for good. That must not
-      // go unnoticed: it makes the gateway unready and reaches onFatal (main.ts exits, a supervisor restarts it).
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (payload.restart) return;
-        crashed = payload.error;
-        deps.onFatal?.(payload.error);
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: topics.map(canonicalTopic), fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
-    },
-    async stop() {
-      await consumer.disconnect();
-    },
-    crashed: () => crashed,
+    start: (topics: Topic[]) => worker.start(topics.map(canonicalTopic)),
+    stop: worker.stop,
+    crashed: worker.crashed,
   };
 }

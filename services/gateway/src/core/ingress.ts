@@ -1,10 +1,10 @@
 import { canonicalTopic, ingressTopic, rejectedTopic, subjectOf } from "@grondslag/contracts/provision";
 import { isTopic, loadSchema, rawSchema } from "@grondslag/schemas";
-import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from "kafkajs";
+import type { Batch, Consumer, IHeaders, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import { GatewayError } from "../errors";
 import { assertSafeAvro, AvroGuardError, DEFAULT_AVRO_LIMITS, type AvroLimits } from "./avro-guard";
-import type { BatchingProducer, TopicMessage } from "./kafka";
+import { batchWorker, type BatchingProducer, type TopicMessage } from "./kafka";
 import type { CoreCommand, createPublisher } from "./publisher";
 import type { SchemaIds } from "./schema-ids";
 import { fromWire, H, header } from "./wire";
@@ -43,7 +43,6 @@ export function createIngress(deps: IngressDeps) {
   const { consumer, producer, schemaIds, log } = deps;
   const limits = deps.limits ?? DEFAULT_AVRO_LIMITS;
   const maxBytes = deps.maxRecordBytes ?? 1024 * 1024;
-  let crashed: Error | undefined;
 
   async function toCommand(party: string, partition: number, message: KafkaMessage): Promise<CoreCommand> {
     const h = message.headers;
@@ -143,8 +142,7 @@ export function createIngress(deps: IngressDeps) {
     return { topic: rejectedTopic(party), message: { key: message.key, value: message.value, headers } };
   }
 
-  async function eachBatch(payload: EachBatchPayload) {
-    const { batch } = payload;
+  async function handle(batch: Batch) {
     const party = batch.topic.slice("ingress.".length);
     const messages = batch.messages;
     const commands: CoreCommand[] = [];
@@ -160,32 +158,12 @@ export function createIngress(deps: IngressDeps) {
       log.info({ party, code: r.code, offset: m.offset }, "ingress record refused");
     });
     await producer.send(rejected);
-    const last = messages[messages.length - 1];
-    if (last) {
-      payload.resolveOffset(last.offset);
-      await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-      ]);
-    }
-    await payload.heartbeat();
   }
 
+  const worker = batchWorker({ consumer, handle, onFatal: deps.onFatal });
   return {
-    async start(parties: string[]) {
-      // kafkajs restarts a consumer after retriable errors only; any other crash stops it for good. That must not
-      // go unnoticed: it makes the gateway unready and reaches onFatal (main.ts exits, a supervisor restarts it).
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (payload.restart) return;
-        crashed = payload.error;
-        deps.onFatal?.(payload.error);
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: parties.map(ingressTopic), fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
-    },
-    async stop() {
-      await consumer.disconnect();
-    },
-    crashed: () => crashed,
+    start: (parties: string[]) => worker.start(parties.map(ingressTopic)),
+    stop: worker.stop,
+    crashed: worker.crashed,
   };
 }

@@ -1,4 +1,12 @@
-import kafkajs, { type KafkaConfig, type Message, type Producer, type SASLOptions } from "kafkajs";
+import kafkajs, {
+  type Batch,
+  type Consumer,
+  type EachBatchPayload,
+  type KafkaConfig,
+  type Message,
+  type Producer,
+  type SASLOptions,
+} from "kafkajs";
 import type { Logger } from "pino";
 
 export type KafkaClient = InstanceType<typeof kafkajs.Kafka>;
@@ -154,4 +162,49 @@ export function chunkByBytes(items: TopicMessage[], maxBytes: number): TopicMess
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/**
+ * A consumer that hands whole fetched batches to `handle` and commits a batch's offsets only after `handle`
+ * resolved: at-least-once, so handlers must be idempotent (ours are, by event id). kafkajs restarts a consumer
+ * after retriable errors only; any other crash stops it for good, which must not go unnoticed: `crashed()` turns
+ * the gateway unready and `onFatal` lets main.ts exit so a supervisor restarts it.
+ */
+export function batchWorker(opts: {
+  consumer: Consumer;
+  handle: (batch: Batch) => Promise<void>;
+  onFatal?: ((err: Error) => void) | undefined;
+}) {
+  const { consumer } = opts;
+  let crashed: Error | undefined;
+  async function eachBatch(payload: EachBatchPayload) {
+    await opts.handle(payload.batch);
+    const last = payload.batch.messages[payload.batch.messages.length - 1];
+    if (last) {
+      payload.resolveOffset(last.offset);
+      // Committed offsets name the next record to read.
+      await consumer.commitOffsets([
+        {
+          topic: payload.batch.topic,
+          partition: payload.batch.partition,
+          offset: (BigInt(last.offset) + 1n).toString(),
+        },
+      ]);
+    }
+    await payload.heartbeat();
+  }
+  return {
+    async start(topics: string[]) {
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
+        crashed = payload.error;
+        opts.onFatal?.(payload.error);
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    },
+    stop: () => consumer.disconnect(),
+    crashed: () => crashed,
+  };
 }

@@ -1,6 +1,7 @@
 import { consumersOf, deliveryTopic, type Catalogue } from "@grondslag/contracts";
 import { AUDIT_TOPIC, GATEWAY } from "@grondslag/contracts/provision";
 import { isTopic } from "@grondslag/schemas";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Consumer } from "kafkajs";
 import type { Logger } from "pino";
 import { GatewayError } from "../errors";
@@ -42,6 +43,7 @@ interface Mailbox {
 
 type Cursor = Record<string, string>;
 const FIRST_FETCH_MS = 3000;
+const LINGER_MS = 50;
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString("base64url");
 function decodeCursor(s: string): Cursor {
   try {
@@ -77,7 +79,7 @@ function decodeCursor(s: string): Cursor {
 export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { stop(): Promise<void> } {
   const { producer, schemaIds, now, log } = deps;
   const idleMs = deps.idleMs ?? 10 * 60_000;
-  const bufferSize = deps.bufferSize ?? 500;
+  const bufferSize = deps.bufferSize ?? 2000;
   const boxes = new Map<string, Mailbox>();
 
   async function refuse(req: PollRequest, error: GatewayError): Promise<never> {
@@ -224,6 +226,8 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
           const timer = setTimeout(done, waitMs);
           box.waiters.add(done);
         });
+        // Woken by the first event of a fetch: let the rest of that fetch land, so the page is full, not one event.
+        if (box.buffer.length > 0 && box.buffer.length < req.maxEvents) await delay(LINGER_MS);
       }
       const events = box.buffer.slice(0, req.maxEvents);
       const cursor: Cursor = {};
@@ -254,7 +258,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
         const upTo = c[e.partition];
         return upTo === undefined || BigInt(e.offset) > BigInt(upTo);
       });
-      if (box.paused && box.buffer.length < bufferSize / 2) {
+      if (box.paused && box.buffer.length < bufferSize) {
         box.paused = false;
         box.consumer.resume([{ topic: box.topic }]);
       }
