@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { StackConfig } from "./config";
-import { kafkaClasspath } from "./kafka";
+import { ensureKafkaJars, kafkaClasspath } from "./kafka";
 import { CACHE_DIR, INFRA_DIR } from "./paths";
 import { run } from "./proc";
 
@@ -18,10 +18,8 @@ async function compiled(): Promise<string> {
 }
 
 async function scram(config: StackConfig, commands: string[]): Promise<string> {
-  if (config.mode !== "native") {
-    // The tool runs on the native jars; other modes would need their own Java client.
-    throw new Error(`managing SCRAM users is implemented for the native stack only (mode ${config.mode})`);
-  }
+  // The tool is a plain Admin client: it runs on the fetched Kafka jars against any broker, native, Docker or external.
+  await ensureKafkaJars(() => {});
   const classes = await compiled();
   return run(
     "java",

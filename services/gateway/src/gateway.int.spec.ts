@@ -29,6 +29,8 @@ async function delivered(message: KafkaMessage) {
   if (!message.value) return undefined;
   return {
     eventId: header(message.headers, H.eventId),
+    schemaIdHeader: header(message.headers, H.schemaId),
+    wireSchemaId: message.value.readInt32BE(1),
     value: (await registry.decode(message.value)) as Record<string, unknown>,
   };
 }
@@ -72,7 +74,9 @@ describe("gateway core against the real stack", () => {
       map: delivered,
       found: (seen) => seen.some((d) => d.eventId === receipt.eventId),
     });
-    const forNla = nla.find((d) => d.eventId === receipt.eventId)?.value;
+    const nlaRecord = nla.find((d) => d.eventId === receipt.eventId);
+    expect(nlaRecord?.schemaIdHeader).toBe(String(nlaRecord?.wireSchemaId));
+    const forNla = nlaRecord?.value;
     expect(forNla).toHaveProperty("injury");
     expect(forNla).toHaveProperty("victim.name");
 

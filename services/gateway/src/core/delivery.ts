@@ -126,6 +126,7 @@ export function createDelivery(deps: DeliveryDeps) {
               [H.grondslag]: d.entry.grondslag,
               [H.purpose]: purpose,
               [H.traceparent]: traceparent(span),
+              [H.schemaId]: String(viewId),
             },
           },
         },

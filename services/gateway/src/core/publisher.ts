@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import { checkProduce, type Catalogue } from "@grondslag/contracts";
 import { canonicalTopic, subjectOf, AUDIT_TOPIC } from "@grondslag/contracts/provision";
 import {
+  describeFields,
   identifierProblems,
   isTopic,
   KEY_FIELD,
@@ -75,13 +76,20 @@ function eventIdFor(cmd: PublishCommand): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
-/** Field paths of a record value that are set (for the COLLECT record: what was collected, not its values). */
-function setFields(value: unknown, prefix = ""): string[] {
-  if (typeof value !== "object" || value === null || value instanceof Date || Array.isArray(value))
-    return [prefix];
-  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
-    v === null || v === undefined ? [] : setFields(v, prefix ? `${prefix}.${k}` : k),
-  );
+/**
+ * The leaf field paths of a topic's schema: what a COLLECT record lists. Schema fields, like a DISCLOSE record's,
+ * so an auditor compares like with like (a recipient's fields are always a subset); computed once per topic.
+ */
+const collectedFields = new Map<Topic, string[]>();
+function fieldsOf(topic: Topic): string[] {
+  let fields = collectedFields.get(topic);
+  if (!fields) {
+    fields = describeFields(rawSchema(topic))
+      .filter((f) => !f.isRecord)
+      .map((f) => f.path);
+    collectedFields.set(topic, fields);
+  }
+  return fields;
 }
 
 export function createPublisher(deps: PublisherDeps): Publisher & {
@@ -182,7 +190,7 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
       trace,
       body,
       sha256: crypto.createHash("sha256").update(body).digest(),
-      fields: setFields(type.clone(cmd.payload)),
+      fields: fieldsOf(topic),
       subjects: subjectsOf(topic, cmd.payload, pseudonymiser),
     };
   }
@@ -263,6 +271,7 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
               [H.grondslag]: r.cmd.grondslag,
               [H.purpose]: r.cmd.purpose,
               [H.traceparent]: traceparent(r.trace),
+              [H.schemaId]: String(schemaId),
             },
           },
         },

@@ -20,6 +20,8 @@ export const H = {
   grondslag: "grondslag-legal-basis",
   purpose: "grondslag-purpose",
   traceparent: "traceparent",
+  /** The registry id the value is encoded with (also in the wire bytes; a header lets tools route without parsing). */
+  schemaId: "grondslag-schema-id",
   idempotencyKey: "grondslag-idempotency-key",
   reasonCode: "grondslag-reason-code",
   reasonDetail: "grondslag-reason-detail",
