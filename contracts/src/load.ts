@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { isTopic, type Topic } from "@grondslag/schemas";
+import { deepFreeze, isTopic, type Topic } from "@grondslag/schemas";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import {
@@ -187,14 +187,6 @@ function byId<T extends { readonly id: string }>(items: readonly Located<T>[]): 
   const out = Object.create(null) as Record<string, T>;
   for (const { value } of items) if (!(value.id in out)) out[value.id] = value;
   return out;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
 
 /** Builds the frozen catalogue from a draft: first occurrence of an id wins, unknown topics are left out. */

@@ -25,7 +25,8 @@ export function isTopic(value: string): value is Topic {
   return topicSet.has(value);
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a value and everything reachable from it (parsed contracts and schemas are read-only data). */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
