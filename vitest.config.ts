@@ -5,7 +5,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     // CI logs list every test by name (the smoke test's names the broker and registry versions it ran against).
-    reporters: process.env.CI ? ["verbose"] : ["default"],
+    // In CI, a JSON report too: .ci/run prints its totals as the plain "N passed, N failed" closing line.
+    reporters: process.env.CI ? ["verbose", "json"] : ["default"],
+    outputFile: { json: "coverage/vitest-results.json" },
     globalSetup: ["test/src/global-setup.ts"],
     projects: [
       {
