@@ -7,3 +7,4 @@ export { KAFKA_AUTHORIZER_LOG } from "./kafka";
 export { SERVICES_DIR } from "./stack";
 export { isAlive, livePid, startDetached } from "./proc";
 export { STATE_DIR, REPO_ROOT } from "./paths";
+export { kafkaClient, type KafkaClient } from "./client";

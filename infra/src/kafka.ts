@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import kafkajs from "kafkajs";
+import { kafkaClient } from "./client";
 import { CACHE_DIR, INFRA_DIR, STATE_DIR } from "./paths";
 import { livePid, portOpen, run, startDetached, stopByPidFile, waitFor, type Progress } from "./proc";
 
@@ -192,13 +192,8 @@ export async function waitKafkaReady(
   return waitFor(
     "Kafka",
     async () => {
-      const client = new kafkajs.Kafka({
-        clientId: "grondslag-infra",
-        brokers,
-        // A copy: kafkajs attaches functions to the sasl object it is given.
-        sasl: { ...admin },
-        logLevel: kafkajs.logLevel.NOTHING,
-        retry: { retries: 0 },
+      const client = kafkaClient({ brokers, admin }, undefined, {
+        retries: 0,
         connectionTimeout: 2000,
       }).admin();
       try {

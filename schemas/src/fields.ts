@@ -40,8 +40,16 @@ export interface FieldInfo {
   readonly key: boolean;
 }
 
-/** Named types of a schema by full name, in definition order. */
-export function namedTypes(schema: AvroSchema): Map<string, AvroSchema> {
+const namedCache = new WeakMap<object, ReadonlyMap<string, AvroSchema>>();
+
+/**
+ * Named types of a schema by full name, in definition order. Remembered per frozen schema object: the gateway asks
+ * for every event it checks, and a frozen schema cannot change.
+ */
+export function namedTypes(schema: AvroSchema): ReadonlyMap<string, AvroSchema> {
+  const cacheable = typeof schema === "object" && Object.isFrozen(schema);
+  const cached = cacheable ? namedCache.get(schema) : undefined;
+  if (cached) return cached;
   const out = new Map<string, AvroSchema>();
   const visit = (s: AvroSchema, ns: string | undefined): void => {
     if (typeof s === "string") return;
@@ -55,6 +63,7 @@ export function namedTypes(schema: AvroSchema): Map<string, AvroSchema> {
     }
   };
   visit(schema, undefined);
+  if (cacheable) namedCache.set(schema, out);
   return out;
 }
 
@@ -67,7 +76,11 @@ interface Unwrapped {
 }
 
 /** Strips a nullable union, arrays and maps, and follows a name reference to its definition. */
-export function unwrap(type: AvroSchema, ns: string | undefined, named: Map<string, AvroSchema>): Unwrapped {
+export function unwrap(
+  type: AvroSchema,
+  ns: string | undefined,
+  named: ReadonlyMap<string, AvroSchema>,
+): Unwrapped {
   let nullable = false;
   let repeated = false;
   let core = type;

@@ -74,4 +74,21 @@ describe("identifierProblems", () => {
     const signal = { ...exampleEvent("lsi.signal-raised"), municipalityCode: null };
     expect(identifierProblems(rawSchema("lsi.signal-raised"), signal)).toEqual([]);
   });
+
+  it("walks a recursive schema in full (it has no finite plan) and finds identifiers at any depth", () => {
+    const person = {
+      type: "record",
+      name: "Person",
+      namespace: "t",
+      fields: [
+        { name: "bsn", type: "string", "x-identifier": "bsn" },
+        { name: "guardian", type: ["null", "t.Person"], default: null },
+      ],
+    } as const;
+    const value = { bsn: "111222333", guardian: { bsn: "123456789", guardian: null } };
+    expect(identifierProblems(person as never, value).map((p) => p.path)).toEqual(["guardian.bsn"]);
+    expect(identifierProblems(Object.freeze(person) as never, value).map((p) => p.path)).toEqual([
+      "guardian.bsn",
+    ]);
+  });
 });

@@ -1,4 +1,10 @@
-import { deleteScramUsers, listScramUsers, upsertScramUsers, type StackConfig } from "@grondslag/infra";
+import {
+  deleteScramUsers,
+  kafkaClient,
+  listScramUsers,
+  upsertScramUsers,
+  type StackConfig,
+} from "@grondslag/infra";
 import kafkajs, { type Admin } from "kafkajs";
 import type { Catalogue } from "../model";
 import { CredentialsStore } from "./credentials";
@@ -113,12 +119,7 @@ export async function applyContracts(
     changes.push(c);
     progress(`${opts.dryRun ? "would " : ""}${c.op} ${c.kind} ${c.what}`);
   };
-  const admin = new kafkajs.Kafka({
-    clientId: "grondslag-provision",
-    brokers: stack.kafka.brokers,
-    sasl: { ...stack.kafka.admin },
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
+  const admin = kafkaClient(stack.kafka, undefined, { clientId: "grondslag-provision" }).admin();
   await admin.connect();
   try {
     // Topics.

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
-import kafkajs from "kafkajs";
+import type kafkajs from "kafkajs";
 import { inject } from "vitest";
+import { kafkaClient } from "../client";
 import type { StackConfig } from "../config";
 
 declare module "vitest" {
@@ -25,22 +26,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${crypto.randomBytes(5).toString("hex")}`;
 }
 
-/** A kafkajs client for tests: the super user unless credentials are given. Errors surface as exceptions, not logs. */
-export function testKafka(
-  config: StackConfig,
-  user?: { name: string; password: string },
-): InstanceType<typeof kafkajs.Kafka> {
-  return new kafkajs.Kafka({
-    clientId: user?.name ?? "test-admin",
-    brokers: config.kafka.brokers,
-    // A copy of the admin credentials: kafkajs attaches functions to the sasl object it is given.
-    sasl: user
-      ? { mechanism: "scram-sha-256", username: user.name, password: user.password }
-      : { ...config.kafka.admin },
-    logLevel: kafkajs.logLevel.NOTHING,
-    retry: { retries: 2, initialRetryTime: 100 },
-  });
-}
+/** A kafkajs client for tests: the super user unless credentials are given. */
+export const testKafka = (config: StackConfig, user?: { name: string; password: string }) =>
+  kafkaClient(config.kafka, user);
 
 /** Resolves as `promise` does, or rejects after `ms`: a deadline, never a fixed sleep. */
 export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {

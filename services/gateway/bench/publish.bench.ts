@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { loadCatalogue } from "@grondslag/contracts";
 import { applyContracts, readCredential } from "@grondslag/contracts/provision";
-import { acquireStack, CREDENTIALS_FILE, databaseUrl, waitFor } from "@grondslag/infra";
+import { acquireStack, CREDENTIALS_FILE, databaseUrl, kafkaClient, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import kafkajs from "kafkajs";
 import pino from "pino";
@@ -57,11 +57,7 @@ async function main() {
   const stack = await acquireStack(log);
   const { config } = stack;
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-bench-"));
-  const admin = new kafkajs.Kafka({
-    brokers: config.kafka.brokers,
-    sasl: { ...config.kafka.admin },
-    logLevel: 0,
-  }).admin();
+  const admin = kafkaClient(config.kafka).admin();
   const benchTopic = `bench-${crypto.randomBytes(4).toString("hex")}`;
   const rows: Row[] = [];
   try {
@@ -130,11 +126,7 @@ async function main() {
 
     log("measuring:");
     await admin.createTopics({ topics: [{ topic: benchTopic, numPartitions: 6 }], waitForLeaders: true });
-    const raw = new kafkajs.Kafka({
-      brokers: config.kafka.brokers,
-      sasl: { ...config.kafka.admin },
-      logLevel: 0,
-    }).producer({
+    const raw = kafkaClient(config.kafka).producer({
       allowAutoTopicCreation: false,
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
     });

@@ -1,5 +1,4 @@
-import type { StackConfig } from "@grondslag/infra";
-import kafkajs from "kafkajs";
+import { kafkaClient, type StackConfig } from "@grondslag/infra";
 
 /** The audit record fields the report reads (the gateway's full shape is in its core/audit.ts). */
 export interface AuditEntry {
@@ -29,12 +28,7 @@ export async function readAudit(
   done: (records: AuditEntry[]) => boolean,
   timeoutMs = 60_000,
 ): Promise<{ records: AuditEntry[]; complete: boolean }> {
-  const kafka = new kafkajs.Kafka({
-    clientId: "grondslag-scenario",
-    brokers: stack.kafka.brokers,
-    sasl: { ...stack.kafka.admin },
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
+  const kafka = kafkaClient(stack.kafka, undefined, { clientId: "grondslag-scenario" });
   const consumer = kafka.consumer({ groupId: `grondslag.scenario.${traceId}` });
   const byId = new Map<string, AuditEntry>();
   await consumer.connect();

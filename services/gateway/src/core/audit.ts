@@ -1,6 +1,8 @@
 import crypto from "node:crypto";
+import { AUDIT_TOPIC } from "@grondslag/contracts/provision";
 import { describeFields, rawSchema, type Topic } from "@grondslag/schemas";
 import { z } from "zod";
+import type { TopicMessage } from "./kafka";
 
 /**
  * One audit record per action, as the design names it, on `audit.log` (JSON, keyed by event id so one event's
@@ -33,6 +35,14 @@ export const auditRecordSchema = z.object({
   subjects: z.array(z.object({ type: z.enum(["bsn", "kvk"]), pseudonym: z.string() })),
 });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
+
+/**
+ * The record as a message on `audit.log`, keyed by its event so one event's records share a partition (and so an
+ * audit hash chain). A refusal that concerns no event is keyed by the party refused.
+ */
+export function auditMessage(record: AuditRecord, key: string = record.eventId): TopicMessage {
+  return { topic: AUDIT_TOPIC, message: { key, value: JSON.stringify(record) } };
+}
 
 export function auditRecordId(
   eventId: string,

@@ -6,12 +6,12 @@ import {
   type Catalogue,
   type ConsumerView,
 } from "@grondslag/contracts";
-import { AUDIT_TOPIC, canonicalTopic } from "@grondslag/contracts/provision";
+import { canonicalTopic } from "@grondslag/contracts/provision";
 import { isTopic, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
 import type { Batch, Consumer, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import type pg from "pg";
-import { auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
+import { auditMessage, auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
 import { batchWorker, type BatchingProducer, type TopicMessage } from "./kafka";
 import type { SchemaIds } from "./schema-ids";
 import { childSpan, continueTrace, traceparent } from "./trace";
@@ -113,7 +113,7 @@ export function createDelivery(deps: DeliveryDeps) {
       out.push({
         eventId,
         recipient: d.party.id,
-        audit: { topic: AUDIT_TOPIC, message: { key: eventId, value: JSON.stringify(record) } },
+        audit: auditMessage(record),
         delivery: {
           topic: view.deliveryTopic,
           message: {

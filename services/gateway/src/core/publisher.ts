@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { checkProduce, type Catalogue } from "@grondslag/contracts";
-import { canonicalTopic, subjectOf, AUDIT_TOPIC } from "@grondslag/contracts/provision";
+import { canonicalTopic, subjectOf } from "@grondslag/contracts/provision";
 import {
   describeFields,
   identifierProblems,
@@ -14,7 +14,7 @@ import type { Logger } from "pino";
 import type pg from "pg";
 import { GatewayError } from "../errors";
 import type { PublishCommand, Publisher, PublishReceipt } from "../ports";
-import { auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
+import { auditMessage, auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
 import type { BatchingProducer, TopicMessage } from "./kafka";
 import type { SchemaIds } from "./schema-ids";
 import { continueTrace, traceparent, type TraceContext } from "./trace";
@@ -130,7 +130,7 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
       schemaId: base.schemaId ?? null,
       subjects: base.subjects ?? [],
     };
-    return { topic: AUDIT_TOPIC, message: { key: base.eventId, value: JSON.stringify(record) } };
+    return auditMessage(record);
   }
 
   /** Every check that needs no I/O; throws the GatewayError that names the rule. */

@@ -8,7 +8,11 @@ import { GatewayError } from "../errors";
  * HTTP on the Confluent-compatible API: the client library parses schemas without our logical types.
  */
 export class SchemaIds {
-  private readonly bySubject = new Map<string, Promise<number>>();
+  /**
+   * By schema object, then subject: a topic's raw schema and each consumer's view are one object each for the life
+   * of the process, so the per-event lookup costs a map read, not a serialisation of the schema.
+   */
+  private readonly bySchema = new WeakMap<object, Map<string, Promise<number>>>();
   private readonly byId = new Map<number, Promise<{ schema: AvroRecordSchema; type: avro.Type }>>();
 
   /** @param url base of the Confluent-compatible API (…/apis/ccompat/v7) */
@@ -16,13 +20,17 @@ export class SchemaIds {
 
   /** The id of exactly this schema under `subject`; UNAVAILABLE when provisioning has not registered it. */
   idOf(subject: string, schema: AvroRecordSchema): Promise<number> {
-    const text = JSON.stringify(schema);
-    const key = `${subject}\n${text}`;
-    let id = this.bySubject.get(key);
+    let bySubject = this.bySchema.get(schema);
+    if (!bySubject) {
+      bySubject = new Map();
+      this.bySchema.set(schema, bySubject);
+    }
+    let id = bySubject.get(subject);
     if (!id) {
-      id = this.lookup(subject, text);
-      id.catch(() => this.bySubject.delete(key));
-      this.bySubject.set(key, id);
+      const ids = bySubject;
+      id = this.lookup(subject, JSON.stringify(schema));
+      id.catch(() => ids.delete(subject));
+      ids.set(subject, id);
     }
     return id;
   }

@@ -1,12 +1,12 @@
 import { consumersOf, deliveryTopic, type Catalogue } from "@grondslag/contracts";
-import { AUDIT_TOPIC, GATEWAY } from "@grondslag/contracts/provision";
+import { GATEWAY } from "@grondslag/contracts/provision";
 import { isTopic } from "@grondslag/schemas";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Consumer } from "kafkajs";
 import type { Logger } from "pino";
 import { GatewayError } from "../errors";
 import type { DeliveredEvent, PollRequest, Subscriptions } from "../ports";
-import { auditRecordId, type AuditRecord } from "./audit";
+import { auditMessage, auditRecordId, type AuditRecord } from "./audit";
 import type { BatchingProducer } from "./kafka";
 import type { SchemaIds } from "./schema-ids";
 import { continueTrace } from "./trace";
@@ -105,7 +105,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
       schemaId: null,
       subjects: [],
     };
-    await producer.send([{ topic: AUDIT_TOPIC, message: { key: req.party, value: JSON.stringify(record) } }]);
+    await producer.send([auditMessage(record, req.party)]);
     throw error;
   }
 
