@@ -1,5 +1,7 @@
 // `npm start`: the local stack, the gateway, and a scenario from the seed flowing through the bus, ending in an
-// audit summary and the auditor page. Leaves the stack and the gateway running; `npm run infra:down` stops both.
+// audit summary and the auditor page. Then it keeps the gateway running (restarted with backoff if it exits) until
+// Ctrl-C, which stops what this run started. `npm start -- --once` stops it all after the scenario and exits 0 only
+// when the scenario succeeded.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -13,13 +15,13 @@ import {
   livePid,
   REPO_ROOT,
   SERVICES_DIR,
-  startDetached,
   STATE_DIR,
   waitFor,
 } from "@grondslag/infra";
 import { readAudit } from "./audit-log";
 import { auditorPage, summary } from "./report";
 import { steps } from "./steps";
+import { supervise, type Supervised } from "./supervisor";
 
 const PORT = 8088;
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -36,35 +38,58 @@ function pseudonymKey(): string {
   return fs.readFileSync(file, "utf8").trim();
 }
 
-async function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<void> {
+/** Starts the gateway under a supervisor, unless one already runs (then it is reused and left alone). */
+async function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<Supervised | undefined> {
   fs.mkdirSync(SERVICES_DIR, { recursive: true });
   const pidFile = path.join(SERVICES_DIR, "gateway.pid");
   const logFile = path.join(SERVICES_DIR, "gateway.log");
+  let gateway: Supervised | undefined;
   if (livePid(pidFile) !== undefined) {
-    progress("gateway already running (it reloads changed contracts by itself)");
+    progress("gateway already running (it reloads changed contracts by itself); this run leaves it alone");
   } else {
     progress(`starting the gateway on ${BASE} (log: ${path.relative(REPO_ROOT, logFile)}) …`);
-    const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
-    startDetached(tsx, [path.join(REPO_ROOT, "services/gateway/src/main.ts")], {
+    gateway = supervise({
+      name: "gateway",
+      // node itself with tsx's loader, not the tsx wrapper: the supervised pid must be the gateway's own, or a
+      // killed wrapper leaves an orphaned gateway holding the port.
+      cmd: process.execPath,
+      args: ["--import", "tsx", path.join(REPO_ROOT, "services/gateway/src/main.ts")],
       cwd: REPO_ROOT,
+      env,
       logFile,
       pidFile,
-      env,
+      progress,
     });
   }
   await waitFor(
     "the gateway",
     async () => {
-      if (livePid(pidFile) === undefined) throw new Error(`the gateway exited; see ${logFile}`);
       const res = await fetch(`${BASE}/readyz`, { signal: AbortSignal.timeout(2000) });
       return res.ok ? true : undefined;
     },
-    { timeoutMs: 60_000, progress, onTimeout: () => `see ${logFile}` },
+    { timeoutMs: 90_000, progress, onTimeout: () => `see ${logFile}` },
   );
+  return gateway;
 }
 
-async function main(): Promise<number> {
+/** Set while the run waits for Ctrl-C after the scenario. */
+let waitingForCtrlC: (() => void) | undefined;
+/** What this run started, stopped in reverse order on exit or Ctrl-C. */
+const started: { gateway?: Supervised; releaseStack?: () => Promise<void> } = {};
+async function stopStarted(): Promise<void> {
+  const { gateway, releaseStack } = started;
+  started.gateway = undefined;
+  started.releaseStack = undefined;
+  if (gateway) {
+    progress("stopping the gateway …");
+    await gateway.stop();
+  }
+  if (releaseStack) await releaseStack();
+}
+
+async function main(once: boolean): Promise<number> {
   const stack = await acquireStack(progress);
+  started.releaseStack = () => stack.release();
   const { config } = stack;
   const catalogue = loadCatalogue();
   const { changes } = await applyContracts(catalogue, config, {
@@ -75,8 +100,11 @@ async function main(): Promise<number> {
     `contracts applied (${changes.length} changes): topics, ACLs, users and schemas derived from contracts/`,
   );
 
-  await startGatewayProcess({
+  started.gateway = await startGatewayProcess({
     ...process.env,
+    // The scenario signs its tokens with development keys, which the gateway accepts only in development on loopback.
+    GRONDSLAG_ENV: "development",
+    GATEWAY_HOST: "127.0.0.1",
     GATEWAY_PORT: String(PORT),
     KAFKA_BROKERS: config.kafka.brokers.join(","),
     GATEWAY_KAFKA_PASSWORD: readCredential(CREDENTIALS_FILE, "grondslag.gateway"),
@@ -176,19 +204,56 @@ async function main(): Promise<number> {
   const page = path.join(STATE_DIR, "auditor.html");
   fs.writeFileSync(page, auditorPage(records, { traceId, generated: new Date().toISOString() }));
   out(`\nAuditor page: file://${page}`);
+  const code = failures === 0 && complete && leaked === 0 ? 0 : 1;
+  if (code !== 0) {
+    const why = [
+      failures > 0 ? `${failures} step(s) answered otherwise than expected` : "",
+      complete ? "" : "not every disclosure was audited in time",
+      leaked > 0 ? `${leaked} audit record(s) hold a raw BSN` : "",
+    ].filter(Boolean);
+    out(`Scenario FAILED: ${why.join("; ")}`);
+  }
+  if (once) return code;
   out(`Gateway: ${BASE} (OpenAPI: ${BASE}/v1/openapi.json, metrics: ${BASE}/metrics)`);
   out(
     "Try it: TOKEN=$(npm run -s token -- --party nla); curl -H \"Authorization: Bearer $TOKEN\" -H 'Doelbinding: ongevalsonderzoek' \\",
   );
   out(`         '${BASE}/v1/topics/arbo.accident-reported/deliveries?max=5'`);
-  out("Stop everything: npm run infra:down\n");
-  return failures === 0 && complete && leaked === 0 ? 0 : 1;
+  out("The bus keeps running. Ctrl-C stops what this run started (a stack that was already up stays up).\n");
+  await new Promise<void>((resolve) => {
+    waitingForCtrlC = resolve;
+  });
+  return code;
 }
 
-main().then(
-  (code) => process.exit(code),
+const once = process.argv.includes("--once");
+let exiting = false;
+const shutdown = (code: number) => {
+  if (exiting) return;
+  exiting = true;
+  stopStarted().then(
+    () => process.exit(code),
+    (err: unknown) => {
+      progress(`stopping failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(code || 1);
+    },
+  );
+};
+// Installed for the whole run: a Ctrl-C while the scenario runs stops what it started; once it waits, Ctrl-C ends
+// the wait; a second signal while stopping (npx relays Ctrl-C, so one often comes twice) must not kill this
+// process before the gateway it supervises is stopped.
+const onSignal = () => {
+  if (exiting) return progress("still stopping what this run started …");
+  if (waitingForCtrlC) return waitingForCtrlC();
+  progress("interrupted: stopping what this run started …");
+  shutdown(130);
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+main(once).then(
+  (code) => shutdown(code),
   (err: unknown) => {
     progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
+    shutdown(1);
   },
 );
