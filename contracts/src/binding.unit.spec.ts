@@ -137,4 +137,13 @@ describe("reserved party ids", () => {
       expect(reservedIdReason(id), id).toBeUndefined();
     }
   });
+
+  it("cannot be Kafka's User:ANONYMOUS either: ids are lower case", () => {
+    const text = "- id: ANONYMOUS\n  name: Anonymous\n  kind: toezichthouder\n  keys: []\n";
+    const base = readCatalogueSource(new URL("../test-fixtures/_base", import.meta.url).pathname);
+    const source = overlaySources(base, { files: new Map([["parties.yaml", { text, shown: "p.yaml" }]]) });
+    expect(parseSource(source).problems.map(formatProblem)).toEqual([
+      "p.yaml:[0].id: must be lower-case words joined by '-' and '.', e.g. gemeente.horst-aan-de-maas",
+    ]);
+  });
 });

@@ -59,7 +59,7 @@ const expected: Record<RuleId, string[]> = {
   binding: [
     `${F}/binding/topics/arbo.accident-reported.yaml:producers[0].bind.subjectKvk: party uitlener.90000001 has no gemeentecode, so it could never publish here`,
     `${F}/binding/topics/arbo.accident-reported.yaml:producers[0].bind.severity: severity is not a single string field: a binding compares it with the party's kvk`,
-    `${F}/binding/topics/arbo.accident-reported.yaml:producers[0].bind.victim.shoeSize: victim.shoeSize is not a field of arbo.accident-reported`,
+    `${F}/binding/topics/arbo.accident-reported.yaml:producers[0].bind["victim.shoeSize"]: victim.shoeSize is not a field of arbo.accident-reported`,
   ],
   "reserved-id": [
     `${F}/reserved-id/parties.yaml:[5].id: party id admin is reserved: it is the Kafka super user`,

@@ -62,6 +62,8 @@ export function formatPath(segments: readonly (string | number | symbol)[]): str
   let out = "";
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
+    // A key that is itself a dotted field path (a `bind` key) is quoted, so the path stays unambiguous.
+    else if (String(s).includes(".")) out += `[${JSON.stringify(String(s))}]`;
     else out += out ? `.${String(s)}` : String(s);
   }
   return out || "(root)";
