@@ -56,6 +56,18 @@ const expected: Record<RuleId, string[]> = {
     `${F}/row-filter/topics/loonaangifte.registration-gap.yaml:consumers[0].rowFilter.equals.party: party gemeente.horst-aan-de-maas has no kvk, so it would never receive anything`,
     `${F}/row-filter/topics/loonaangifte.registration-gap.yaml:consumers[0].rowFilter.equals.party: party gemeente.schiedam has no kvk, so it would never receive anything`,
   ],
+  binding: [
+    `${F}/binding/topics/arbo.accident-reported.yaml:producers[0].bind.subjectKvk: party uitlener.90000001 has no gemeentecode, so it could never publish here`,
+    `${F}/binding/topics/arbo.accident-reported.yaml:producers[0].bind.severity: severity is not a single string field: a binding compares it with the party's kvk`,
+    `${F}/binding/topics/arbo.accident-reported.yaml:producers[0].bind["victim.shoeSize"]: victim.shoeSize is not a field of arbo.accident-reported`,
+  ],
+  "reserved-id": [
+    `${F}/reserved-id/parties.yaml:[5].id: party id admin is reserved: it is the Kafka super user`,
+    `${F}/reserved-id/parties.yaml:[6].id: party id grondslag.gateway is reserved: grondslag.* is the platform's own (the gateway grondslag.gateway, the audit service grondslag.audit, their consumer groups)`,
+  ],
+  "overlapping-id": [
+    `${F}/overlapping-id/parties.yaml:[5].id: party id uwv.noord starts with uwv.: uwv may use every consumer group named uwv.<anything>, uwv.noord's included`,
+  ],
 };
 
 describe("contract lint", () => {

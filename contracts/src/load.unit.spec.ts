@@ -79,6 +79,7 @@ describe("the real contracts", () => {
       grondslag: "arbowet-art9",
       purpose: "ongevalsmelding",
       at: now,
+      payload: exampleEvent("arbo.accident-reported"),
     };
     expect(checkProduce(catalogue, request)).toMatchObject({ ok: true, legalBasis: { id: "arbowet-art9" } });
     expect(checkProduce(catalogue, { ...request, topic: "arbo.unknown" })).toMatchObject({

@@ -5,6 +5,7 @@ import {
   type ConsumerEntry,
   type LegalBasis,
   type Party,
+  type PartyAttribute,
   type ProducerEntry,
 } from "./model";
 
@@ -34,6 +35,11 @@ function liveBasis(catalogue: Catalogue, id: string, at: Date): LegalBasis | und
   return basis && isWithin(basis, at) ? basis : undefined;
 }
 
+/** Is a producer or consumer entry in force at `at`: inside its own window and its legal basis's? */
+export function isInForce(catalogue: Catalogue, entry: ProducerEntry | ConsumerEntry, at: Date): boolean {
+  return isWithin(entry, at) && liveBasis(catalogue, entry.grondslag, at) !== undefined;
+}
+
 /**
  * The producer entry under which `partyId` may publish on `topic` at `at`, if any. An entry counts only inside
  * its own validity window and its legal basis's: a grondslag that lapsed carries no collection.
@@ -59,11 +65,16 @@ export interface Delivery {
 /**
  * Who receives events of `topic` at `at`: every catalogue party matched by a consumer entry that is valid then
  * (its window and its legal basis's), one delivery per party (lint forbids overlapping entries), sorted by id.
+ *
+ * With `collectedAt` (when the gateway collected the event), the entry must be in force at both instants: an
+ * entry that starts later never receives what was collected before it (a replay, a backlog), and one that has
+ * expired by delivery time receives nothing either. An unknown instant (NaN) is inside no window.
  */
-export function consumersOf(catalogue: Catalogue, topic: Topic, at: Date): Delivery[] {
+export function consumersOf(catalogue: Catalogue, topic: Topic, at: Date, collectedAt?: Date): Delivery[] {
   const out = new Map<string, Delivery>();
   for (const entry of catalogue.topics[topic]?.consumers ?? []) {
     if (!isWithin(entry, at)) continue;
+    if (collectedAt !== undefined && !isInForce(catalogue, entry, collectedAt)) continue;
     const legalBasis = liveBasis(catalogue, entry.grondslag, at);
     if (!legalBasis) continue;
     for (const party of partiesMatching(catalogue, entry.party)) {
@@ -74,11 +85,50 @@ export function consumersOf(catalogue: Catalogue, topic: Topic, at: Date): Deliv
 }
 
 export type ProduceRefusal =
-  "UNKNOWN_TOPIC" | "UNKNOWN_PARTY" | "NOT_A_PRODUCER" | "GRONDSLAG_MISMATCH" | "PURPOSE_NOT_ALLOWED";
+  | "UNKNOWN_TOPIC"
+  | "UNKNOWN_PARTY"
+  | "NOT_A_PRODUCER"
+  | "GRONDSLAG_MISMATCH"
+  | "PURPOSE_NOT_ALLOWED"
+  | "BINDING_VIOLATED";
 
 export type ProduceDecision =
   | { readonly ok: true; readonly entry: ProducerEntry; readonly legalBasis: LegalBasis }
-  | { readonly ok: false; readonly code: ProduceRefusal; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly code: ProduceRefusal;
+      readonly detail: string;
+      /** The payload path that broke a binding. */
+      readonly field?: string;
+    };
+
+function valueAt(payload: unknown, path: string): unknown {
+  let v: unknown = payload;
+  for (const seg of path.split(".")) {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+    // Own properties only: a payload must not reach `constructor` or other prototype members.
+    v = Object.hasOwn(v, seg) ? (v as Record<string, unknown>)[seg] : undefined;
+  }
+  return v;
+}
+
+/**
+ * The first binding of `entry` the payload breaks: a bound field must hold exactly the producing party's own
+ * attribute. A missing field, a party without the attribute, or a value of another type never satisfies it.
+ */
+export function bindingViolation(
+  entry: ProducerEntry,
+  party: Party,
+  payload: unknown,
+): { field: string; attribute: PartyAttribute; expected: string | undefined } | undefined {
+  for (const [field, attribute] of Object.entries(entry.bind ?? {})) {
+    const expected = party[attribute];
+    if (expected === undefined || valueAt(payload, field) !== expected) {
+      return { field, attribute, expected };
+    }
+  }
+  return undefined;
+}
 
 /**
  * May `party` publish on `topic` under the grondslag and purpose it names? The refusal says which rule refused
@@ -86,7 +136,15 @@ export type ProduceDecision =
  */
 export function checkProduce(
   catalogue: Catalogue,
-  request: { topic: string; party: string; grondslag: string; purpose: string; at: Date },
+  request: {
+    topic: string;
+    party: string;
+    grondslag: string;
+    purpose: string;
+    at: Date;
+    /** The event; checked against the entry's bindings (`bind`), before schema validation. */
+    payload?: unknown;
+  },
 ): ProduceDecision {
   const { topic, party, grondslag, purpose, at } = request;
   const contract = (catalogue.topics as Readonly<Record<string, (typeof catalogue.topics)[Topic]>>)[topic];
@@ -113,6 +171,21 @@ export function checkProduce(
       ok: false,
       code: "PURPOSE_NOT_ALLOWED",
       detail: `purpose ${purpose} is not in the contract for ${party} on ${topic}; allowed: ${entry.purposes.join(", ")}`,
+    };
+  }
+  const producer = catalogue.parties[party];
+  const broken = producer && bindingViolation(entry, producer, request.payload);
+  if (broken) {
+    // The payload's value is not repeated: details reach the audit log, where KvK numbers are pseudonymised.
+    const own =
+      broken.expected === undefined
+        ? `${party} has no ${broken.attribute} in the parties registry`
+        : `is not your own ${broken.attribute} ${broken.expected}`;
+    return {
+      ok: false,
+      code: "BINDING_VIOLATED",
+      detail: `${broken.field} ${own}: ${party} may publish on ${topic} only about itself`,
+      field: broken.field,
     };
   }
   const legalBasis = catalogue.legalBases[entry.grondslag] as LegalBasis;

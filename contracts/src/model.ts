@@ -91,15 +91,67 @@ export const partyKinds = [
 
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
 
+/** Accepted signing algorithms, with the key type and curve each needs (jose binds a key to one algorithm). */
+export const keyAlgorithms = {
+  EdDSA: { kty: "OKP", crv: "Ed25519", coordinates: ["x"] },
+  ES256: { kty: "EC", crv: "P-256", coordinates: ["x", "y"] },
+} as const;
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+const jwkShape = z
+  .looseObject({
+    kty: z.enum(["EC", "OKP", "RSA"]),
+    kid: z.string().min(1, "must name the key").max(200),
+    alg: z.enum(["EdDSA", "ES256"], "must be EdDSA (Ed25519) or ES256 (P-256)"),
+    crv: z.string().optional(),
+    x: z.string().optional(),
+    y: z.string().optional(),
+    use: z.literal("sig", "a signing key has use sig (or none)").optional(),
+    validFrom: instant.optional(),
+    validTo: instant.optional(),
+  })
+  .superRefine((key, ctx) => {
+    const want = keyAlgorithms[key.alg];
+    if (key.kty !== want.kty) {
+      ctx.addIssue({ code: "custom", path: ["kty"], message: `an ${key.alg} key has kty ${want.kty}` });
+      return;
+    }
+    if (key.crv !== want.crv) {
+      ctx.addIssue({ code: "custom", path: ["crv"], message: `an ${key.alg} key has crv ${want.crv}` });
+    }
+    for (const c of want.coordinates) {
+      const v = key[c];
+      // Ed25519 and P-256 coordinates are 32 bytes: 43 base64url characters without padding.
+      if (typeof v !== "string" || !BASE64URL.test(v) || Buffer.from(v, "base64url").length !== 32) {
+        ctx.addIssue({ code: "custom", path: [c], message: "must be 32 bytes in base64url" });
+      }
+    }
+    for (const m of Object.keys(key)) {
+      if (!JWK_MEMBERS.has(m)) {
+        ctx.addIssue({ code: "custom", path: [m], message: `unknown JWK member ${m}` });
+      }
+    }
+  });
+
+/**
+ * A party's public signing key, as registered in parties.yaml: a JWK with its `kid` and `alg`, optionally valid
+ * only from `validFrom` (inclusive) to `validTo` (exclusive), so a key can be rolled over or revoked in the
+ * contracts. Private members are refused first, and alone: a private key in the repository is compromised, and
+ * that is the one thing to say about it.
+ */
 const jwk = z
-  .looseObject({ kty: z.enum(["EC", "OKP", "RSA"]), kid: z.string().optional() })
+  .looseObject({})
   .superRefine((key, ctx) => {
     for (const m of PRIVATE_JWK_MEMBERS) {
       if (m in key) {
         ctx.addIssue({ code: "custom", path: [m], message: "private key material must never be committed" });
       }
     }
-  });
+  })
+  .pipe(jwkShape);
+
+const JWK_MEMBERS = new Set(["kty", "kid", "alg", "crv", "x", "y", "use", "validFrom", "validTo"]);
 
 export const partySchema = z
   .strictObject({
@@ -117,6 +169,13 @@ export const partySchema = z
     keys: z.array(jwk),
   })
   .superRefine((p, ctx) => {
+    const kids = new Set<string>();
+    p.keys.forEach((k, i) => {
+      if (kids.has(k.kid)) {
+        ctx.addIssue({ code: "custom", path: ["keys", i, "kid"], message: `kid ${k.kid} is used twice` });
+      }
+      kids.add(k.kid);
+    });
     const prefix = p.id.split(".")[0];
     const expectKind: Record<string, (typeof partyKinds)[number]> = {
       gemeente: "gemeente",
@@ -175,10 +234,23 @@ const pattern = z
   .string()
   .regex(PATTERN, "must be a party id or a pattern with * for one segment, e.g. uitlener.*");
 
+const partyRef = z
+  .string()
+  .regex(
+    new RegExp(`^party\\.(?:${partyAttributes.join("|")})$`),
+    `must be party.<attribute>, one of ${partyAttributes.map((a) => `party.${a}`).join(", ")}`,
+  )
+  .transform((s) => s.slice("party.".length) as PartyAttribute);
+
 export const producerSchema = z.strictObject({
   party: pattern,
   grondslag: id,
   purposes: z.array(id).min(1),
+  /**
+   * Fields whose value must be an attribute of the producing party itself (`subjectKvk: party.kvk`): a party
+   * publishes about itself only. Checked on every publish, before anything is collected.
+   */
+  bind: z.record(fieldPath, partyRef).optional(),
   validFrom: instant.optional(),
   validTo: instant.optional(),
 });
@@ -222,6 +294,7 @@ export type Purpose = DeepReadonly<z.infer<typeof purposeSchema>>;
 export type Party = DeepReadonly<z.infer<typeof partySchema>>;
 export type PartyKind = (typeof partyKinds)[number];
 export type PartyAttribute = (typeof partyAttributes)[number];
+export type PartyKey = Party["keys"][number];
 export type Literal = string | number | boolean;
 export type Condition = DeepReadonly<z.infer<typeof conditionSchema>>;
 export type RowFilter = DeepReadonly<z.infer<typeof rowFilterSchema>>;
@@ -284,6 +357,8 @@ function amsterdamLocal(ms: number): string {
 /** Is `at` inside the window? */
 export function isWithin(window: Window, at: Date): boolean {
   const t = at.getTime();
+  // An unknown instant is inside no window: fail closed (comparisons with NaN are all false).
+  if (Number.isNaN(t)) return false;
   if (window.validFrom !== undefined && t < parseInstant(window.validFrom)) return false;
   if (window.validTo !== undefined && t >= parseInstant(window.validTo)) return false;
   return true;

@@ -12,7 +12,10 @@ export type RuleId =
   | "empty-window"
   | "overlapping-window"
   | "pattern-matches-nobody"
-  | "row-filter";
+  | "row-filter"
+  | "binding"
+  | "reserved-id"
+  | "overlapping-id";
 
 /** What each rule checks (shown by `npm run contracts:lint -- --rules` and in contracts/README.md). */
 export const rules: Readonly<Record<RuleId, string>> = {
@@ -34,6 +37,12 @@ export const rules: Readonly<Record<RuleId, string>> = {
   "pattern-matches-nobody": "a party pattern (with *) matches at least one party",
   "row-filter":
     "a row filter compares a single scalar field with literals of its type, or with an attribute every matched party has",
+  binding:
+    "a producer binding names a single string field of the schema and an attribute every matched party has",
+  "reserved-id":
+    "no party id is one the platform uses itself: admin, anonymous, grondslag and grondslag.* (gateway, audit service)",
+  "overlapping-id":
+    "no party id starts with another party's id and a dot: its consumer-group prefix <id>. would cover the other's groups",
 };
 
 export interface Problem {
@@ -53,6 +62,8 @@ export function formatPath(segments: readonly (string | number | symbol)[]): str
   let out = "";
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
+    // A key that is itself a dotted field path (a `bind` key) is quoted, so the path stays unambiguous.
+    else if (String(s).includes(".")) out += `[${JSON.stringify(String(s))}]`;
     else out += out ? `.${String(s)}` : String(s);
   }
   return out || "(root)";

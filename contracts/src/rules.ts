@@ -6,6 +6,7 @@ import {
   type Catalogue,
   type ConsumerEntry,
   type Party,
+  type PartyAttribute,
   type ProducerEntry,
   type Window,
 } from "./model";
@@ -31,6 +32,43 @@ function overlaps(a: Window, b: Window): boolean {
   const [af, at] = span(a);
   const [bf, bt] = span(b);
   return af < bt && bf < at;
+}
+
+/**
+ * Ids a party may not have, with why. A party id is a Kafka principal (`User:<id>`) whose consumer groups are
+ * `<id>.<anything>` (a PREFIXED ACL), and a JWT subject, so it must not be a principal the platform itself uses.
+ */
+export function reservedIdReason(id: string): string | undefined {
+  if (id === "admin") return "it is the Kafka super user";
+  if (id === "anonymous") return "Kafka names unauthenticated clients User:ANONYMOUS";
+  if (id === "grondslag" || id.startsWith("grondslag.")) {
+    return "grondslag.* is the platform's own (the gateway grondslag.gateway, the audit service grondslag.audit, their consumer groups)";
+  }
+  return undefined;
+}
+
+function checkPartyIds(
+  draft: Draft,
+  report: (rule: RuleId, file: string, path: readonly (string | number)[], message: string) => void,
+): void {
+  for (const p of draft.parties) {
+    const why = reservedIdReason(p.value.id);
+    if (why) report("reserved-id", p.file, [...p.path, "id"], `party id ${p.value.id} is reserved: ${why}`);
+  }
+  // The PREFIXED group ACL `<id>.` of one party would cover every group of a party `<id>.<x>`.
+  const ids = [...new Set(draft.parties.map((p) => p.value.id))];
+  for (const p of draft.parties) {
+    for (const other of ids) {
+      if (p.value.id.startsWith(`${other}.`)) {
+        report(
+          "overlapping-id",
+          p.file,
+          [...p.path, "id"],
+          `party id ${p.value.id} starts with ${other}.: ${other} may use every consumer group named ${other}.<anything>, ${p.value.id}'s included`,
+        );
+      }
+    }
+  }
 }
 
 /** The cross-file rules (problems.ts lists them). The draft holds only items whose own shape is valid. */
@@ -64,6 +102,7 @@ export function checkDraft(draft: Draft, catalogue: Catalogue): Problem[] {
   duplicates(draft.legalBases, "legal basis");
   duplicates(draft.purposes, "purpose");
   duplicates(draft.parties, "party");
+  checkPartyIds(draft, report);
 
   for (const b of draft.legalBases) {
     if (isEmptyWindow(b.value)) {
@@ -160,6 +199,35 @@ function checkTopic(
         at("grondslag"),
         `${contract.topic} holds special-category data (AVG art. 9), which grondslag ${basis.id} does not allow`,
       );
+    }
+    if ("bind" in e && e.bind && fields) {
+      const matched = parties.filter((p) => matchParty(e.party, p.id));
+      for (const [path, attribute] of Object.entries<PartyAttribute>(e.bind)) {
+        const info = fields.get(path);
+        if (!info) {
+          report("binding", file, at("bind", path), `${path} is not a field of ${contract.topic}`);
+          continue;
+        }
+        if (info.repeated || info.core !== "string") {
+          report(
+            "binding",
+            file,
+            at("bind", path),
+            `${path} is not a single string field: a binding compares it with the party's ${attribute}`,
+          );
+          continue;
+        }
+        for (const p of matched) {
+          if (p[attribute] === undefined) {
+            report(
+              "binding",
+              file,
+              at("bind", path),
+              `party ${p.id} has no ${attribute}, so it could never publish here`,
+            );
+          }
+        }
+      }
     }
     if (!("fields" in e) || !fields) return;
     e.fields.forEach((path, j) => {

@@ -36,6 +36,8 @@ export interface ApplyOptions {
   dryRun: boolean;
   credentialsFile: string;
   progress?: (line: string) => void;
+  /** The instant whose entries are in force (default now): ACLs of expired entries are removed. */
+  at?: Date;
 }
 
 const resourceTypeName: Record<number, AclSpec["resourceType"] | undefined> = {
@@ -113,7 +115,7 @@ export async function applyContracts(
   opts: ApplyOptions,
 ): Promise<ApplyResult> {
   const progress = opts.progress ?? (() => {});
-  const desired = desiredState(catalogue, defaultPlanOptions);
+  const desired = desiredState(catalogue, defaultPlanOptions, opts.at ?? new Date());
   const changes: Change[] = [];
   const note = (c: Change) => {
     changes.push(c);

@@ -1,5 +1,5 @@
 import { rawSchema, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
-import { partiesMatching } from "../match";
+import { isInForce, partiesMatching } from "../match";
 import { retentionMs, type Catalogue } from "../model";
 import { deliveryTopic, projectSchema } from "../projection";
 
@@ -62,7 +62,17 @@ export const managedTopicPrefixes = ["events.", "deliver.", "ingress.", "rejecte
 export const isManagedTopic = (name: string) =>
   name === AUDIT_TOPIC || managedTopicPrefixes.some((p) => name.startsWith(p));
 
-export function desiredState(catalogue: Catalogue, opts: PlanOptions = defaultPlanOptions): DesiredState {
+/**
+ * The desired state at `at`. Topics, users and subjects follow every entry, whatever its window (a topic is never
+ * deleted, a user keeps its password across a gap); ACLs follow only the entries in force at `at` (their own
+ * window and their legal basis's), so applying after an entry expires revokes what it granted. Run
+ * `contracts:apply` when an entry starts or ends: Kafka has no notion of a validity window.
+ */
+export function desiredState(
+  catalogue: Catalogue,
+  opts: PlanOptions = defaultPlanOptions,
+  at: Date = new Date(),
+): DesiredState {
   const topics = new Map<string, TopicSpec>();
   const acls: AclSpec[] = [];
   const users = new Set<string>([GATEWAY, AUDIT_SERVICE]);
@@ -90,6 +100,8 @@ export function desiredState(catalogue: Catalogue, opts: PlanOptions = defaultPl
       operation,
     });
 
+  /** Parties with a producer entry in force at `at`: only they may write their ingress topic. */
+  const producingNow = new Set<string>();
   for (const contract of Object.values(catalogue.topics)) {
     if (!contract) continue;
     const topic = contract.topic;
@@ -99,21 +111,29 @@ export function desiredState(catalogue: Catalogue, opts: PlanOptions = defaultPl
     subjects.push({ subject: subjectOf(canonicalTopic(topic)), schema: writer });
 
     for (const producer of contract.producers) {
+      const inForce = isInForce(catalogue, producer, at);
       for (const party of partiesMatching(catalogue, producer.party)) {
         users.add(party.id);
+        if (inForce) producingNow.add(party.id);
         // Ingress is a hand-over, not a store: the gateway consumes it at once; a week covers an outage.
         addTopic(ingressTopic(party.id), opts.partitions.ingress, 7 * DAY);
         addTopic(rejectedTopic(party.id), opts.partitions.rejected, 30 * DAY);
       }
     }
+    const readers = new Set<string>();
     for (const consumer of contract.consumers) {
+      const inForce = isInForce(catalogue, consumer, at);
       for (const party of partiesMatching(catalogue, consumer.party)) {
         users.add(party.id);
         const name = deliveryTopic(party.id, topic);
         if (!topics.has(name)) {
           addTopic(name, opts.partitions.deliver, retention);
-          allow(party.id, "TOPIC", name, "READ");
           subjects.push({ subject: subjectOf(name), schema: projectSchema(writer, consumer.fields) });
+        }
+        // One READ per party and topic, from whichever of its (non-overlapping) entries is in force.
+        if (inForce && !readers.has(party.id)) {
+          readers.add(party.id);
+          allow(party.id, "TOPIC", name, "READ");
         }
       }
     }
@@ -122,7 +142,8 @@ export function desiredState(catalogue: Catalogue, opts: PlanOptions = defaultPl
   for (const user of users) {
     if (user === GATEWAY || user === AUDIT_SERVICE) continue;
     if (topics.has(ingressTopic(user))) {
-      allow(user, "TOPIC", ingressTopic(user), "WRITE");
+      if (producingNow.has(user)) allow(user, "TOPIC", ingressTopic(user), "WRITE");
+      // A former producer may still read the refusals of what it sent: they hold only its own records.
       allow(user, "TOPIC", rejectedTopic(user), "READ");
     }
     // A party's consumer groups are named `<party>.<anything>`.

@@ -1,31 +1,38 @@
 // The gateway process: reads env, builds clients, listens, and shuts down cleanly on SIGTERM/SIGINT.
-import { loadCatalogue } from "@grondslag/contracts";
+import type { Catalogue } from "@grondslag/contracts";
 import type { Server } from "node:http";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { createApp } from "./app";
-import { directoryKeyStore, staticKeyStore, type KeyStore } from "./auth";
+import { catalogueKeyStore, directoryKeyStore, withDevelopmentKeys, type KeyStore } from "./auth";
 import { coreMetrics } from "./core/metrics";
 import { readEnv } from "./env";
 import { createGateway, type GatewayHooks } from "./gateway";
 
-const env = readEnv();
+const env = (() => {
+  try {
+    return readEnv();
+  } catch (err) {
+    // A refused environment is the operator's to fix: say what, without a stack trace.
+    process.stderr.write(`gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+})();
 const log = pino({ level: env.LOG_LEVEL, base: { service: "gateway" } });
 
-/** Keys from the parties registry, then (development only) the token CLI's directory. */
-function keyStore(): KeyStore {
-  const catalogue = loadCatalogue(env.CONTRACTS_DIR);
-  const registered = staticKeyStore(
-    Object.values(catalogue.parties).map((p) => ({ party: p.id, keys: p.keys })),
-  );
+/**
+ * Keys from the parties registry in the contracts in force (reloaded with them, so a removed key stops verifying
+ * without a restart), then, for parties without a registered key, the token CLI's directory. readEnv allows that
+ * directory only with GRONDSLAG_ENV=development and a loopback GATEWAY_HOST.
+ */
+function keyStore(catalogue: () => Catalogue): KeyStore {
+  const registered = catalogueKeyStore(catalogue);
   if (!env.DEV_KEYS_DIR) return registered;
-  log.warn({ dir: env.DEV_KEYS_DIR }, "accepting development keys: never in production");
-  const dev = directoryKeyStore(env.DEV_KEYS_DIR);
-  return {
-    async keysFor(party) {
-      return [...(await registered.keysFor(party)), ...(await dev.keysFor(party))];
-    },
-  };
+  log.warn(
+    { dir: env.DEV_KEYS_DIR, env: env.GRONDSLAG_ENV, host: env.GATEWAY_HOST },
+    "accepting development keys for parties without a registered key: never in production",
+  );
+  return withDevelopmentKeys(registered, directoryKeyStore(env.DEV_KEYS_DIR));
 }
 
 async function main() {
@@ -76,7 +83,7 @@ async function main() {
     subscriptions: gateway.subscriptions,
     readiness: gateway.readiness,
     auth: {
-      keyStore: keyStore(),
+      keyStore: keyStore(gateway.catalogue.current),
       audience: env.JWT_AUDIENCE,
       issuers: env.JWT_ISSUERS.split(",").map((s) => s.trim()),
     },

@@ -1,4 +1,12 @@
-export { directoryKeyStore, PARTY_ID, staticKeyStore, usablePublicKeys, type KeyStore } from "./keys";
+export {
+  catalogueKeyStore,
+  directoryKeyStore,
+  PARTY_ID,
+  staticKeyStore,
+  usablePublicKeys,
+  withDevelopmentKeys,
+  type KeyStore,
+} from "./keys";
 export {
   ACCEPTED_ALGORITHMS,
   createTokenVerifier,

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { isWithin, type Catalogue } from "@grondslag/contracts";
 import type { JWK } from "jose";
 
 /** A party id: lower-case, dotted (`uwv`, `gemeente.horst-aan-de-maas`, `uitlener.12345678`). */
@@ -9,6 +10,11 @@ export const PARTY_ID = /^[a-z]+(\.[a-z0-9-]+)*$/;
 export interface KeyStore {
   /** The party's public signing keys; empty when the party is unknown or has none. */
   keysFor(party: string): Promise<readonly JWK[]>;
+  /**
+   * Changes whenever the keys may have changed (a reloaded catalogue). The verifier forgets the tokens it verified
+   * when it does, so a revoked key stops working at once, not when the verified-token cache expires.
+   */
+  generation?(): unknown;
 }
 
 /**
@@ -32,6 +38,40 @@ export function staticKeyStore(entries: Iterable<{ party: string; keys: readonly
   }
   return {
     keysFor: (party) => Promise.resolve(byParty.get(party) ?? []),
+  };
+}
+
+/**
+ * The keys registered in the contracts (`parties.yaml`) that are valid now, read from the catalogue in force on
+ * every lookup: the gateway reloads the contracts when they change, so adding, rolling over or removing a key takes
+ * effect without a restart. The window members (`validFrom`, `validTo`) are ours, not JWK members: stripped here.
+ */
+export function catalogueKeyStore(current: () => Catalogue, now: () => Date = () => new Date()): KeyStore {
+  return {
+    keysFor(party) {
+      const p = current().parties[party];
+      if (!p) return Promise.resolve([]);
+      const at = now();
+      const live = p.keys
+        .filter((k) => isWithin(k, at))
+        .map(({ validFrom: _from, validTo: _to, ...jwk }) => jwk as JWK);
+      return Promise.resolve(usablePublicKeys(live));
+    },
+    generation: current,
+  };
+}
+
+/**
+ * Development keys beside the registered ones, for parties that have no registered key only: once a party
+ * registers a real key, a development key (which anyone with the dev-keys directory holds) no longer speaks for it.
+ */
+export function withDevelopmentKeys(registered: KeyStore, dev: KeyStore): KeyStore {
+  return {
+    async keysFor(party) {
+      const real = await registered.keysFor(party);
+      return real.length > 0 ? real : dev.keysFor(party);
+    },
+    ...(registered.generation ? { generation: registered.generation.bind(registered) } : {}),
   };
 }
 

@@ -85,9 +85,16 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return { caller: { party: sub, tokenId: jti }, exp };
   }
 
+  let generation = options.keyStore.generation?.();
   return {
     async verify(token) {
       if (token.length > 8192) throw refuse("the token is too long");
+      const current = options.keyStore.generation?.();
+      if (current !== generation) {
+        // The keys changed (a reloaded catalogue): what was verified against the old ones is verified again.
+        cache.clear();
+        generation = current;
+      }
       const nowMs = options.now().getTime();
       const hit = cache.get(token);
       if (hit !== undefined) {

@@ -83,7 +83,9 @@ export function createDelivery(deps: DeliveryDeps) {
     const producerId = header(message.headers, H.producer) ?? "";
     const subjects = subjectsOf(topic, full, pseudonymiser);
     const out: Planned[] = [];
-    for (const d of consumersOf(deps.catalogue(), topic, now())) {
+    // The record's Kafka timestamp is its collection time: the publisher's producer stamps it (CreateTime) when
+    // the event is collected. An entry must be in force then and now: no backfill, no delivery after expiry.
+    for (const d of consumersOf(deps.catalogue(), topic, now(), new Date(Number(message.timestamp)))) {
       if (!evaluateRowFilter(d.entry.rowFilter, full, d.party)) continue;
       const view = viewFor(topic, d.party.id, writer.schema, wire.schemaId, d.entry.fields);
       const viewId = await schemaIds.idOf(view.subject, view.schema);

@@ -41,6 +41,7 @@ const refusalCodes = {
   NOT_A_PRODUCER: "NOT_A_PRODUCER",
   GRONDSLAG_MISMATCH: "LEGAL_BASIS_NOT_ALLOWED",
   PURPOSE_NOT_ALLOWED: "PURPOSE_NOT_ALLOWED",
+  BINDING_VIOLATED: "BINDING_VIOLATED",
 } as const;
 
 const fixes: Record<keyof typeof refusalCodes, string> = {
@@ -50,6 +51,8 @@ const fixes: Record<keyof typeof refusalCodes, string> = {
   GRONDSLAG_MISMATCH:
     "name the legal basis your producer entry in the contract gives, in the Grondslag header",
   PURPOSE_NOT_ALLOWED: "name one of the purposes your producer entry allows, in the Doelbinding header",
+  BINDING_VIOLATED:
+    "publish only about yourself: the contract binds this field to your own KvK or gemeentecode (parties registry)",
 };
 
 /** A command whose refusal was decided before the publisher saw it (an ingress record that cannot be decoded). */
