@@ -17,7 +17,13 @@ const FIXTURE = fileURLToPath(new URL("../child-gateway.fixture.ts", import.meta
 export async function startChildGateway(
   stack: StackConfig,
   credentialsFile: string,
-  opts: { limits?: Partial<HttpLimits>; heapMb?: number; kafkaUser?: string } = {},
+  opts: {
+    limits?: Partial<HttpLimits>;
+    heapMb?: number;
+    /** Another principal than the gateway's (with `workers: []`, since it may not read the gateway's topics). */
+    kafkaUser?: string;
+    workers?: ("delivery" | "ingress")[];
+  } = {},
 ) {
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-child-keys-"));
   const kafkaUser = opts.kafkaUser ?? "grondslag.gateway";
@@ -30,6 +36,7 @@ export async function startChildGateway(
       databaseUrl: databaseUrl(stack.postgres),
       dbSchema: "gateway",
       contractsDir: undefined,
+      ...(opts.workers ? { workers: opts.workers } : {}),
     },
     keysDir,
     limits: opts.limits,
