@@ -284,4 +284,29 @@ describe("HTTP subscriptions under the outage's load (a gateway in its own proce
       expect(seen.rssMaxMb).toBeLessThan(300);
     }
   }, 180_000);
+
+  it("each delivery over HTTP names the party that produced it, in a poll and on a stream", async () => {
+    const [eventId] = await publish(1);
+    const token = await gw.token("uwv");
+    let found: { producer?: string } | undefined;
+    const deadline = Date.now() + 45_000;
+    while (!found && Date.now() < deadline) {
+      const res = await fetch(`${gw.base}${DELIVERIES}?max=500&wait=5`, {
+        headers: { authorization: `Bearer ${token}`, doelbinding: "lsi-samenwerking" },
+      });
+      expect(res.status).toBe(200);
+      const { events } = (await res.json()) as { events: { eventId: string; producer?: string }[] };
+      found = events.find((e) => e.eventId === eventId);
+    }
+    expect(found?.producer).toBe(UITLENER);
+    const stream = openStream(gw.base, token);
+    try {
+      await stream.until("the event on a stream", 30_000, () =>
+        stream.deliveries().some((e) => e.eventId === eventId),
+      );
+      expect(stream.deliveries().find((e) => e.eventId === eventId)?.producer).toBe(UITLENER);
+    } finally {
+      stream.close();
+    }
+  }, 120_000);
 });
