@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { bodyParserFailure, routeTemplate, type ProblemMapping } from "@grondslag/sdk/http";
-import { GatewayError, toProblem, type ErrorCode } from "../errors";
+import { GatewayError, toProblem } from "../errors";
 import type { Caller, Subscriptions } from "../ports";
 import type { TokenVerifier } from "../auth/verify";
 import type { RateLimiter } from "./rate-limit";
@@ -204,8 +204,8 @@ function headerValue(text: string): string {
   return text.replace(/[^\x20-\x7E]/g, "").replace(/["\\]/g, "'");
 }
 
-/** Everything thrown becomes a problem here: the gateway's codes, with the headers each refusal needs. */
-export function mapError(err: unknown, req: Request): ProblemMapping {
+/** A body parser's failure as the gateway's refusal; anything else as it was thrown. */
+function asRefusal(err: unknown): unknown {
   let e = err;
   switch (bodyParserFailure(err)) {
     case "too-large": {
@@ -234,6 +234,12 @@ export function mapError(err: unknown, req: Request): ProblemMapping {
     case undefined:
       break;
   }
+  return e;
+}
+
+/** Everything thrown becomes a problem here: the gateway's codes, with the headers each refusal needs. */
+export function mapError(err: unknown, req: Request): ProblemMapping {
+  const e = asRefusal(err);
   const res = req.res;
   const trace = res === undefined ? undefined : (res.locals.trace as Trace | undefined);
   const problem = toProblem(e, {
@@ -270,25 +276,18 @@ const UNAUDITED = new Set(["UNAUTHENTICATED", "NOT_FOUND", "RATE_LIMITED", "TOO_
 export function auditRefusals(subscriptions: Pick<Subscriptions, "refused">): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     const caller = res.locals.caller as Caller | undefined;
-    const { problem } = mapError(err, req);
+    const refusal = asRefusal(err);
     if (
       caller === undefined ||
       res.headersSent ||
       res.locals.coreAudits === true ||
-      problem.status === undefined ||
-      problem.status >= 500 ||
-      problem.code === undefined ||
-      UNAUDITED.has(problem.code)
+      !(refusal instanceof GatewayError) ||
+      refusal.status >= 500 ||
+      UNAUDITED.has(refusal.code)
     ) {
       next(err);
       return;
     }
-    const refusal =
-      err instanceof GatewayError
-        ? err
-        : new GatewayError(problem.code as ErrorCode, problem.detail ?? "", String(problem.fix ?? ""), {
-            ...(typeof problem.field === "string" ? { field: problem.field } : {}),
-          });
     subscriptions
       .refused({
         party: caller.party,

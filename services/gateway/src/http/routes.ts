@@ -3,7 +3,6 @@ import { setImmediate as yieldToIo } from "node:timers/promises";
 import { sendProblem } from "@grondslag/sdk/http";
 import { GatewayError, toProblem } from "../errors";
 import type {
-  DeliveredEvent,
   DeliveryStream,
   PublishCommand,
   PublishReceipt,
