@@ -265,7 +265,11 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
       // A mailbox that just joined has not fetched yet: give its first poll a moment even without `wait`.
       const waitMs = fresh ? Math.max(req.waitMs, FIRST_FETCH_MS) : req.waitMs;
       if (box.buffer.length === 0 && waitMs > 0) {
-        await waitForNews(box, waitMs, req.signal);
+        // A commit wakes waiters too; a long poll keeps waiting until an event, its time, or its client is gone.
+        const until = Date.now() + waitMs;
+        while (box.buffer.length === 0 && req.signal?.aborted !== true && Date.now() < until) {
+          await waitForNews(box, until - Date.now(), req.signal);
+        }
         // Woken by the first event of a fetch: let the rest of that fetch land, so the page is full, not one event.
         if (box.buffer.length > 0 && box.buffer.length < req.maxEvents) await delay(LINGER_MS);
       }
