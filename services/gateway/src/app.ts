@@ -1,6 +1,6 @@
 import express, { type Express } from "express";
 import type { Logger } from "pino";
-import { Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import {
   apiVersionHeader,
   httpMetrics,
@@ -11,9 +11,17 @@ import {
 import { apiVersion } from "@grondslag/sdk/openapi";
 import { createTokenVerifier, type TokenVerifierOptions } from "./auth/verify";
 import { GatewayError } from "./errors";
-import { authenticate, jsonBody, mapError, rateLimit, requestContext, topicGuard } from "./http/edge";
+import {
+  auditRefusals,
+  authenticate,
+  jsonBody,
+  mapError,
+  rateLimit,
+  requestContext,
+  topicGuard,
+} from "./http/edge";
 import { openApiDocument } from "./http/openapi";
-import { createRateLimiter, type RateLimit } from "./http/rate-limit";
+import { createConcurrencyLimiter, createRateLimiter, type RateLimit } from "./http/rate-limit";
 import {
   batchHeaders,
   commitCursor,
@@ -60,6 +68,23 @@ export function createApp(deps: AppDeps): Express {
   const verifier = createTokenVerifier({ ...deps.auth, now: deps.now });
   const rate = deps.rateLimit === false ? undefined : (deps.rateLimit ?? defaultRateLimit);
   const limiter = rate === undefined ? undefined : createRateLimiter(rate, deps.now);
+  const held = {
+    streams: createConcurrencyLimiter(limits.streamsPerParty),
+    longPolls: createConcurrencyLimiter(limits.longPollsPerParty),
+  };
+  for (const [name, l] of [
+    ["gateway_http_open_streams", held.streams],
+    ["gateway_http_long_polls", held.longPolls],
+  ] as const) {
+    new Gauge({
+      name,
+      help: `${name === "gateway_http_open_streams" ? "Server-sent-event streams" : "Long polls"} open on this instance.`,
+      registers: [registry],
+      collect() {
+        this.set(l.held());
+      },
+    });
+  }
 
   const app = express();
   app.disable("x-powered-by");
@@ -89,7 +114,11 @@ export function createApp(deps: AppDeps): Express {
     ...jsonBody(limits.batchBytes),
     publishEventBatch(deps.publisher, limits),
   );
-  app.get("/v1/topics/:topic/deliveries", ...caller, pollDeliveries(deps.subscriptions, limits, deps.now));
+  app.get(
+    "/v1/topics/:topic/deliveries",
+    ...caller,
+    pollDeliveries(deps.subscriptions, limits, deps.now, held),
+  );
   app.put(
     "/v1/topics/:topic/deliveries/cursor",
     ...caller,
@@ -107,6 +136,7 @@ export function createApp(deps: AppDeps): Express {
       "See /v1/openapi.json for the API's resources.",
     );
   });
+  app.use(auditRefusals(deps.subscriptions));
   app.use(problemHandler({ map: mapError, log }));
   return app;
 }

@@ -9,7 +9,14 @@ import { signToken } from "./auth/dev-keys";
 import { staticKeyStore } from "./auth/keys";
 import { GatewayError } from "./errors";
 import { openApiDocument } from "./http/openapi";
-import type { DeliveredEvent, PollRequest, PublishCommand, PublishReceipt } from "./ports";
+import type {
+  DeliveredEvent,
+  EdgeRefusal,
+  PollRequest,
+  PublishCommand,
+  PublishReceipt,
+  StreamRequest,
+} from "./ports";
 
 const T0 = new Date("2026-03-02T08:00:00Z");
 let uwvKey: JWK;
@@ -46,6 +53,7 @@ const delivery: DeliveredEvent = {
   eventId: "e1",
   topic: "arbo.accident-reported",
   cursor: "0:7",
+  producer: "uitlener.90000001",
   grondslag: "arbowet-art9",
   purpose: "toezicht-arbeidsongevallen",
   data: { subjectKvk: "90000001", severity: "SERIOUS" },
@@ -56,12 +64,21 @@ interface Harness {
   published: PublishCommand[];
   batches: PublishCommand[][];
   polls: PollRequest[];
+  streams: StreamRequest[];
   commits: [string, string, string][];
+  refusals: EdgeRefusal[];
   call(opts: InjectOptions & { url: string }): Promise<Injected>;
 }
 
 function harness(overrides: Partial<AppDeps> = {}): Harness {
-  const h = { published: [], batches: [], polls: [], commits: [] } as unknown as Harness;
+  const h = {
+    published: [],
+    batches: [],
+    polls: [],
+    streams: [],
+    commits: [],
+    refusals: [],
+  } as unknown as Harness;
   h.deps = {
     publisher: {
       publish: (cmd) => {
@@ -91,8 +108,24 @@ function harness(overrides: Partial<AppDeps> = {}): Harness {
         h.polls.push(req);
         return Promise.resolve({ events: [delivery] });
       },
+      stream: (req) => {
+        h.streams.push(req);
+        let sent = false;
+        return Promise.resolve({
+          next: () => {
+            if (sent) return Promise.reject(new GatewayError("UNAVAILABLE", "gone", "Reconnect."));
+            sent = true;
+            return Promise.resolve([delivery]);
+          },
+          close: () => undefined,
+        });
+      },
       commit: (party, topic, cursor) => {
         h.commits.push([party, topic, cursor]);
+        return Promise.resolve();
+      },
+      refused: (r) => {
+        h.refusals.push(r);
         return Promise.resolve();
       },
     },
@@ -459,15 +492,11 @@ describe("subscribe", () => {
     });
     expect(h.polls).toHaveLength(0);
 
-    const refusing = harness({
-      subscriptions: {
-        poll: () =>
-          Promise.reject(
-            new GatewayError("PURPOSE_NOT_ALLOWED", "purpose x is not yours here", "Name one of yours."),
-          ),
-        commit: () => Promise.resolve(),
-      },
-    });
+    const refusing = harness();
+    refusing.deps.subscriptions.poll = () =>
+      Promise.reject(
+        new GatewayError("PURPOSE_NOT_ALLOWED", "purpose x is not yours here", "Name one of yours."),
+      );
     const res = await refusing.call({ url: DELIVERIES, headers: auth });
     expect(res.statusCode).toBe(403);
     expect(problem(res).code).toBe("PURPOSE_NOT_ALLOWED");
@@ -482,18 +511,21 @@ describe("subscribe", () => {
   });
 
   it("streams server-sent events until the core refuses, then ends with a problem event", async () => {
-    let polls = 0;
-    const h = harness({
-      subscriptions: {
-        poll: () => {
-          polls++;
-          if (polls === 1) return Promise.resolve({ events: [delivery] });
-          if (polls === 2) return Promise.resolve({ events: [] });
+    let turns = 0;
+    let closed = 0;
+    const h = harness();
+    h.deps.subscriptions.stream = () =>
+      Promise.resolve({
+        next: () => {
+          turns++;
+          if (turns === 1) return Promise.resolve([delivery]);
+          if (turns === 2) return Promise.resolve([]);
           return Promise.reject(new GatewayError("UNAVAILABLE", "Kafka is unreachable", "Reconnect later."));
         },
-        commit: () => Promise.resolve(),
-      },
-    });
+        close: () => {
+          closed++;
+        },
+      });
     const res = await h.call({
       url: DELIVERIES,
       headers: {
@@ -506,10 +538,110 @@ describe("subscribe", () => {
     expect(res.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
     const frames = res.body.split("\n\n").filter((f) => f !== "");
     expect(frames[0]).toBe(`id: 0:7\nevent: delivery\ndata: ${JSON.stringify(delivery)}`);
+    expect(JSON.parse(frames[0]?.split("data: ")[1] ?? "{}")).toHaveProperty("producer", "uitlener.90000001");
     expect(frames[1]).toBe(": keep-alive");
     expect(frames[2]).toMatch(/^event: problem\ndata: \{.*"code":"UNAVAILABLE"/);
+    expect(closed).toBeGreaterThan(0);
+  });
+
+  it("passes Last-Event-ID to the core, so a reconnecting stream continues after what it had", async () => {
+    const h = harness();
+    await h.call({
+      url: DELIVERIES,
+      headers: {
+        authorization: `Bearer ${uwvToken}`,
+        doelbinding: "toezicht-arbeidsongevallen",
+        accept: "text/event-stream",
+        "last-event-id": "eyIwIjoiNyJ9",
+      },
+    });
+    expect(h.streams[0]).toMatchObject({ party: "uwv", after: "eyIwIjoiNyJ9" });
+  });
+
+  it("429 TOO_MANY_STREAMS with Retry-After once a party holds its limit of long polls; a slot is freed after", async () => {
+    const h = harness({ limits: { longPollsPerParty: 1 } });
+    let release: (() => void) | undefined;
+    h.deps.subscriptions.poll = (req) => {
+      h.polls.push(req);
+      return h.polls.length === 1
+        ? new Promise((resolve) => {
+            release = () => resolve({ events: [] });
+          })
+        : Promise.resolve({ events: [] });
+    };
+    const auth = { authorization: `Bearer ${uwvToken}`, doelbinding: "toezicht-arbeidsongevallen" };
+    const first = h.call({ url: `${DELIVERIES}?wait=20`, headers: auth });
+    await expect.poll(() => h.polls.length).toBe(1);
+    const second = await h.call({ url: `${DELIVERIES}?wait=20`, headers: auth });
+    expect(second.statusCode).toBe(429);
+    expect(problem(second)).toMatchObject({ code: "TOO_MANY_STREAMS" });
+    expect(second.headers["retry-after"]).toMatch(/^\d+$/);
+    // A poll without `wait` holds nothing, so it is never refused for this.
+    expect((await h.call({ url: DELIVERIES, headers: auth })).statusCode).toBe(200);
+    release?.();
+    expect((await first).statusCode).toBe(200);
+    expect((await h.call({ url: `${DELIVERIES}?wait=20`, headers: auth })).statusCode).toBe(200);
   });
 });
+
+describe("refusals at the edge are audited", () => {
+  const auth = () => ({ authorization: `Bearer ${uwvToken}`, doelbinding: "toezicht-arbeidsongevallen" });
+
+  it("records a REJECT, through the core, for an internal topic name and a refused cursor commit", async () => {
+    const h = harness();
+    const res = await h.call({ url: "/v1/topics/audit.log/deliveries", headers: auth() });
+    expect(res.statusCode).toBe(404);
+    const bad = await h.call({
+      method: "PUT",
+      url: "/v1/topics/arbo.accident-reported/deliveries/cursor",
+      headers: auth(),
+      payload: { cursor: 7 },
+    });
+    expect(bad.statusCode).toBe(400);
+    h.deps.subscriptions.commit = () =>
+      Promise.reject(new GatewayError("NOT_A_CONSUMER", "no open subscription", "Poll first."));
+    const refused = await h.call({
+      method: "PUT",
+      url: "/v1/topics/arbo.accident-reported/deliveries/cursor",
+      headers: auth(),
+      payload: { cursor: "eyIwIjoiNyJ9" },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(h.refusals.map((r) => [r.role, r.topic, r.error.code])).toEqual([
+      ["recipient", "audit.log", "UNKNOWN_TOPIC"],
+      ["recipient", "arbo.accident-reported", "INVALID_REQUEST"],
+      ["recipient", "arbo.accident-reported", "NOT_A_CONSUMER"],
+    ]);
+    const publish = await h.call({
+      method: "POST",
+      url: "/v1/topics/events.arbo.accident-reported/events",
+      headers: publishHeaders(),
+      payload: event,
+    });
+    expect(publish.statusCode).toBe(404);
+    expect(h.refusals[3]).toMatchObject({ role: "producer", party: "uwv", grondslag: "arbowet-art9" });
+  });
+
+  it("does not audit again what the core refused and audited, nor floods (429) or unauthenticated calls", async () => {
+    const h = harness();
+    h.deps.subscriptions.poll = () =>
+      Promise.reject(new GatewayError("NOT_A_CONSUMER", "not yours", "Ask the contract owner."));
+    expect((await h.call({ url: DELIVERIES_URL, headers: auth() })).statusCode).toBe(403);
+    expect((await h.call({ url: "/v1/topics/audit.log/deliveries" })).statusCode).toBe(401);
+    expect(h.refusals).toHaveLength(0);
+  });
+
+  it("answers 503 UNAVAILABLE, not the refusal, when the REJECT record cannot be written", async () => {
+    const h = harness();
+    h.deps.subscriptions.refused = () => Promise.reject(new Error("TOPIC_AUTHORIZATION_FAILED"));
+    const res = await h.call({ url: "/v1/topics/events.arbo.accident-reported/deliveries", headers: auth() });
+    expect(res.statusCode).toBe(503);
+    expect(problem(res)).toMatchObject({ code: "UNAVAILABLE" });
+    expect(res.headers["retry-after"]).toMatch(/^\d+$/);
+  });
+});
+
+const DELIVERIES_URL = "/v1/topics/arbo.accident-reported/deliveries";
 
 describe("documentation and operations", () => {
   it("serves the document without authentication, readable from any origin", async () => {

@@ -24,6 +24,8 @@ export const errorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, title: "Payload too large", retriable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported media type", retriable: false },
   RATE_LIMITED: { status: 429, title: "Rate limited", retriable: true },
+  /** HTTP edge: the party already holds its limit of open streams or long polls on this instance. */
+  TOO_MANY_STREAMS: { status: 429, title: "Too many open streams or long polls", retriable: true },
   UNAVAILABLE: { status: 503, title: "Bus temporarily unavailable", retriable: true },
   INTERNAL: { status: 500, title: "Internal error", retriable: true },
   /** HTTP edge: a body that is not JSON, a query parameter out of range, a malformed header value. */

@@ -71,12 +71,20 @@ async function main() {
     () => new Date(),
     hooks,
   );
-  Object.assign(hooks, coreMetrics(metrics, { admin: gateway.admin, groups: gateway.groups }), {
-    onFatal: (err: Error) => {
-      log.fatal({ err }, "a Kafka worker stopped for good; exiting so the supervisor restarts the gateway");
-      stop("worker crash", 1);
+  Object.assign(
+    hooks,
+    coreMetrics(metrics, {
+      admin: gateway.admin,
+      groups: gateway.groups,
+      catalogue: gateway.catalogue.current,
+    }),
+    {
+      onFatal: (err: Error) => {
+        log.fatal({ err }, "a Kafka worker stopped for good; exiting so the supervisor restarts the gateway");
+        stop("worker crash", 1);
+      },
     },
-  });
+  );
   await gateway.start();
   const app = createApp({
     publisher: gateway.publisher,

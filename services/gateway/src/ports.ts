@@ -2,7 +2,8 @@ import type { GatewayError } from "./errors";
 
 /**
  * What the HTTP edge needs from the core (Kafka, registry, audit). The edge authenticates and parses; the core
- * decides and records. Both sides of every refusal are audited by the core, so the edge never audits itself.
+ * decides and records. Every refusal is audited by the core: the core's own, and the edge's through
+ * `Subscriptions.refused`, so the edge never writes the audit log itself.
  */
 
 /** An authenticated caller: the JWT subject, which is also the party id and the Kafka principal. */
@@ -52,11 +53,15 @@ export interface PollRequest {
   /** Long-poll: wait up to this long for the first event. */
   waitMs: number;
   traceparent: string | undefined;
+  /** Ends the wait early (the client went away). */
+  signal?: AbortSignal;
 }
 
 export interface DeliveredEvent {
   eventId: string;
   topic: string;
+  /** The party that published the event (the canonical record's producer header). */
+  producer: string;
   /** Opaque position; commit it to acknowledge this event and everything before it. */
   cursor: string;
   grondslag: string;
@@ -65,9 +70,41 @@ export interface DeliveredEvent {
   data: Record<string, unknown>;
 }
 
+export interface StreamRequest extends Omit<PollRequest, "waitMs" | "signal"> {
+  /** `Last-Event-ID`: a cursor this stream API handed out; the stream starts after it. */
+  after: string | undefined;
+}
+
+/**
+ * One server-sent-events stream. Its position is its own: it starts at the committed cursor (or `after`) and
+ * advances as it hands events out, so it never hands out an event twice; the committed cursor moves only on commit.
+ */
+export interface DeliveryStream {
+  /** The events after the stream's position, waiting up to `waitMs` for one; none after the wait or a close. */
+  next(waitMs: number): Promise<DeliveredEvent[]>;
+  /** Releases what the stream holds and wakes a pending `next`. Idempotent. */
+  close(): void;
+}
+
+/** A refusal the HTTP edge made on a caller's call, for the audit log (REJECT). */
+export interface EdgeRefusal {
+  party: string;
+  /** Which side the call was on: a publish names the party as producer, a read or commit as recipient. */
+  role: "producer" | "recipient";
+  topic: string;
+  grondslag: string | undefined;
+  purpose: string | undefined;
+  error: GatewayError;
+  traceparent: string | undefined;
+}
+
 export interface Subscriptions {
   poll(req: PollRequest): Promise<{ events: DeliveredEvent[] }>;
+  /** Opens a stream (refusals are audited and thrown before it opens). */
+  stream(req: StreamRequest): Promise<DeliveryStream>;
   commit(party: string, topic: string, cursor: string): Promise<void>;
+  /** Writes the REJECT record of an edge refusal; rejects with UNAVAILABLE when the audit log cannot be written. */
+  refused(r: EdgeRefusal): Promise<void>;
 }
 
 export interface Readiness {

@@ -37,11 +37,88 @@ export const auditRecordSchema = z.object({
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
 /**
+ * Longest audit string fields, in characters. A refused call's topic, legal basis and purpose are whatever the
+ * caller sent (an ingress header has no length limit but Kafka's record size), so every record is bounded here,
+ * where every record passes, rather than at each place that builds one.
+ */
+export const AUDIT_FIELD_LIMITS = { default: 256, reasonDetail: 1024 } as const;
+
+/** Cuts `s` to `max` characters, saying how much was cut, so a reader sees the value was longer. */
+export function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const marker = `…[truncated, ${s.length} chars]`;
+  return `${s.slice(0, Math.max(0, max - marker.length))}${marker}`.slice(0, max);
+}
+
+/** The record with every string field within its limit. */
+export function boundRecord(record: AuditRecord): AuditRecord {
+  const cut = (v: string, max: number = AUDIT_FIELD_LIMITS.default) => truncate(v, max);
+  const opt = (v: string | null, max?: number) => (v === null ? null : cut(v, max));
+  return {
+    ...record,
+    id: cut(record.id),
+    time: cut(record.time),
+    topic: cut(record.topic),
+    eventId: cut(record.eventId),
+    producer: cut(record.producer),
+    recipient: opt(record.recipient),
+    grondslag: opt(record.grondslag),
+    purpose: opt(record.purpose),
+    fields: record.fields.map((f) => cut(f)),
+    reasonCode: opt(record.reasonCode),
+    reasonDetail: opt(record.reasonDetail, AUDIT_FIELD_LIMITS.reasonDetail),
+    traceId: cut(record.traceId),
+    spanId: cut(record.spanId),
+  };
+}
+
+/**
  * The record as a message on `audit.log`, keyed by its event so one event's records share a partition (and so an
- * audit hash chain). A refusal that concerns no event is keyed by the party refused.
+ * audit hash chain). A refusal that concerns no event is keyed by the party refused. Bounded (`boundRecord`).
  */
 export function auditMessage(record: AuditRecord, key: string = record.eventId): TopicMessage {
-  return { topic: AUDIT_TOPIC, message: { key, value: JSON.stringify(record) } };
+  return {
+    topic: AUDIT_TOPIC,
+    message: { key: truncate(key, AUDIT_FIELD_LIMITS.default), value: JSON.stringify(boundRecord(record)) },
+  };
+}
+
+/** The event id of a REJECT that concerns no event (a refused read, commit or name). */
+export const NO_EVENT = "00000000-0000-0000-0000-000000000000";
+
+/** A REJECT record of a refused HTTP call that concerns no event: who, on which side, what, and why. */
+export function refusalRecord(r: {
+  party: string;
+  role: "producer" | "recipient";
+  topic: string;
+  grondslag: string | undefined;
+  purpose: string | undefined;
+  reasonCode: string;
+  reasonDetail: string;
+  traceId: string;
+  spanId: string;
+  time: Date;
+}): AuditRecord {
+  return {
+    v: 1,
+    id: auditRecordId(`${r.traceId}:${r.spanId}`, "REJECT", r.party, r.reasonCode),
+    time: r.time.toISOString(),
+    action: "REJECT",
+    topic: r.topic,
+    eventId: NO_EVENT,
+    producer: r.role === "producer" ? r.party : "",
+    recipient: r.role === "recipient" ? r.party : null,
+    grondslag: r.grondslag || null,
+    purpose: r.purpose || null,
+    fields: [],
+    reasonCode: r.reasonCode,
+    reasonDetail: r.reasonDetail,
+    channel: "http",
+    traceId: r.traceId,
+    spanId: r.spanId,
+    schemaId: null,
+    subjects: [],
+  };
 }
 
 export function auditRecordId(

@@ -5,8 +5,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Consumer } from "kafkajs";
 import type { Logger } from "pino";
 import { GatewayError } from "../errors";
-import type { DeliveredEvent, PollRequest, Subscriptions } from "../ports";
-import { auditMessage, auditRecordId, type AuditRecord } from "./audit";
+import type { DeliveredEvent, DeliveryStream, EdgeRefusal, PollRequest, Subscriptions } from "../ports";
+import { auditMessage, refusalRecord } from "./audit";
 import type { BatchingProducer } from "./kafka";
 import type { SchemaIds } from "./schema-ids";
 import { continueTrace } from "./trace";
@@ -37,7 +37,10 @@ interface Mailbox {
   ready: Promise<void>;
   buffer: Held[];
   paused: boolean;
+  /** Woken when events arrive or a commit lands. */
   waiters: Set<() => void>;
+  /** Open streams' close functions, so stopping the gateway ends them. */
+  streams: Set<() => void>;
   lastUsed: number;
 }
 
@@ -51,7 +54,10 @@ function decodeCursor(s: string): Cursor {
     if (
       typeof c === "object" &&
       c !== null &&
-      Object.values(c).every((v) => typeof v === "string" && /^\d+$/.test(v))
+      !Array.isArray(c) &&
+      Object.entries(c).every(
+        ([k, v]) => /^\d{1,6}$/.test(k) && typeof v === "string" && /^\d{1,19}$/.test(v),
+      )
     ) {
       return c as Cursor;
     }
@@ -82,36 +88,50 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
   const bufferSize = deps.bufferSize ?? 2000;
   const boxes = new Map<string, Mailbox>();
 
-  async function refuse(req: PollRequest, error: GatewayError): Promise<never> {
-    const trace = continueTrace(req.traceparent);
-    const eventId = "00000000-0000-0000-0000-000000000000";
-    const record: AuditRecord = {
-      v: 1,
-      id: auditRecordId(`${trace.traceId}:${trace.spanId}`, "REJECT", req.party, error.code),
-      time: now().toISOString(),
-      action: "REJECT",
-      topic: req.topic,
-      eventId,
-      producer: "",
-      recipient: req.party,
-      grondslag: null,
-      purpose: req.purpose || null,
-      fields: [],
-      reasonCode: error.code,
-      reasonDetail: error.detail,
-      channel: "http",
+  /** Writes a REJECT; a refusal that cannot be audited is not given: the caller gets UNAVAILABLE (retriable). */
+  async function audit(r: EdgeRefusal): Promise<void> {
+    const trace = continueTrace(r.traceparent);
+    const record = refusalRecord({
+      party: r.party,
+      role: r.role,
+      topic: r.topic,
+      grondslag: r.grondslag,
+      purpose: r.purpose,
+      reasonCode: r.error.code,
+      reasonDetail: `${r.error.detail}${r.error.field ? ` (field ${r.error.field})` : ""}`,
       traceId: trace.traceId,
       spanId: trace.spanId,
-      schemaId: null,
-      subjects: [],
-    };
-    await producer.send([auditMessage(record, req.party)]);
+      time: now(),
+    });
+    try {
+      await producer.send([auditMessage(record, r.party)]);
+    } catch (err) {
+      log.error({ err, code: r.error.code }, "a refusal could not be audited; answering UNAVAILABLE instead");
+      throw new GatewayError(
+        "UNAVAILABLE",
+        "the refusal of this call could not be recorded on the audit log",
+        "Retry later; the platform team is alerted.",
+        { cause: err, retryAfterSeconds: 5 },
+      );
+    }
+  }
+
+  async function refuse(req: Omit<PollRequest, "waitMs">, error: GatewayError): Promise<never> {
+    await audit({
+      party: req.party,
+      role: "recipient",
+      topic: req.topic,
+      grondslag: undefined,
+      purpose: req.purpose,
+      error,
+      traceparent: req.traceparent,
+    });
     throw error;
   }
 
-  function authorise(req: PollRequest) {
+  function authorise(req: Omit<PollRequest, "waitMs">) {
     if (!isTopic(req.topic)) {
-      throw new GatewayError(
+      return new GatewayError(
         "UNKNOWN_TOPIC",
         `there is no public topic ${JSON.stringify(req.topic)}`,
         "subscribe to a topic your contract names",
@@ -147,6 +167,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
       buffer: [],
       paused: false,
       waiters: new Set(),
+      streams: new Set(),
       lastUsed: Date.now(),
       ready: Promise.resolve(),
     };
@@ -171,6 +192,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
             eventId,
             topic,
             cursor: "",
+            producer: header(message.headers, H.producer) ?? "",
             grondslag: header(message.headers, H.grondslag) ?? "",
             purpose: header(message.headers, H.purpose) ?? "",
             data: type.fromBuffer(wire.body) as Record<string, unknown>,
@@ -206,26 +228,48 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
   }, 30_000);
   sweeper.unref();
 
+  /** Waits until `box` has news (events or a commit), `ms` pass, or `signal` fires. */
+  function waitForNews(box: Mailbox, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        box.waiters.delete(done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      box.waiters.add(done);
+      signal?.addEventListener("abort", done);
+    });
+  }
+
+  const visible = ({ partition: _p, offset: _o, ...e }: Held, cursor: string): DeliveredEvent => ({
+    ...e,
+    cursor,
+  });
+
+  /** Opens (or finds) the caller's mailbox; a mailbox that just joined gets its first fetch's moment. */
+  async function open(req: Omit<PollRequest, "waitMs">) {
+    const fresh = !boxes.has(`${req.party}|${req.topic}`);
+    const box = mailbox(req.party, req.topic);
+    box.lastUsed = Date.now();
+    await box.ready;
+    return { box, fresh };
+  }
+
   return {
     async poll(req) {
       const refusal = authorise(req);
       if (refusal) return refuse(req, refusal);
-      const fresh = !boxes.has(`${req.party}|${req.topic}`);
-      const box = mailbox(req.party, req.topic);
-      box.lastUsed = Date.now();
-      await box.ready;
+      const { box, fresh } = await open(req);
       // A mailbox that just joined has not fetched yet: give its first poll a moment even without `wait`.
       const waitMs = fresh ? Math.max(req.waitMs, FIRST_FETCH_MS) : req.waitMs;
       if (box.buffer.length === 0 && waitMs > 0) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            box.waiters.delete(done);
-            resolve();
-          };
-          const timer = setTimeout(done, waitMs);
-          box.waiters.add(done);
-        });
+        // A commit wakes waiters too; a long poll keeps waiting until an event, its time, or its client is gone.
+        const until = Date.now() + waitMs;
+        while (box.buffer.length === 0 && req.signal?.aborted !== true && Date.now() < until) {
+          await waitForNews(box, until - Date.now(), req.signal);
+        }
         // Woken by the first event of a fetch: let the rest of that fetch land, so the page is full, not one event.
         if (box.buffer.length > 0 && box.buffer.length < req.maxEvents) await delay(LINGER_MS);
       }
@@ -233,8 +277,72 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
       const cursor: Cursor = {};
       for (const e of events) cursor[e.partition] = e.offset;
       const c = encodeCursor(cursor);
-      return { events: events.map(({ partition: _p, offset: _o, ...e }) => ({ ...e, cursor: c })) };
+      return { events: events.map((e) => visible(e, c)) };
     },
+
+    async stream(req): Promise<DeliveryStream> {
+      const refusal = authorise(req);
+      if (refusal) return refuse(req, refusal);
+      let after: Cursor = {};
+      if (req.after !== undefined) {
+        try {
+          after = decodeCursor(req.after);
+        } catch (err) {
+          return refuse(req, err as GatewayError);
+        }
+      }
+      const { box, fresh } = await open(req);
+      // The stream's position: per partition, the last offset it handed out. It starts at the committed cursor (the
+      // mailbox holds only uncommitted events) or after Last-Event-ID, and only moves forward, so the stream never
+      // hands out an event twice; re-delivery of what was not committed happens on the next stream or poll.
+      const position = new Map<number, bigint>(Object.entries(after).map(([p, o]) => [Number(p), BigInt(o)]));
+      const pending = () =>
+        box.buffer.filter((e) => {
+          const at = position.get(e.partition);
+          return at === undefined || BigInt(e.offset) > at;
+        });
+      const closer = new AbortController();
+      const close = () => {
+        box.streams.delete(close);
+        closer.abort();
+      };
+      box.streams.add(close);
+      let first = fresh;
+      return {
+        async next(waitMs) {
+          if (closer.signal.aborted) return [];
+          box.lastUsed = Date.now();
+          let events = pending();
+          const until = Date.now() + (first ? Math.max(waitMs, FIRST_FETCH_MS) : waitMs);
+          if (events.length === 0) {
+            // Each turn awaits a timer or a wake-up (events or a commit landed): never a busy loop.
+            while (events.length === 0 && !closer.signal.aborted && Date.now() < until) {
+              await waitForNews(box, until - Date.now(), closer.signal);
+              events = pending();
+            }
+            if (events.length > 0 && events.length < req.maxEvents && !closer.signal.aborted) {
+              await delay(LINGER_MS);
+              events = pending();
+            }
+          }
+          first = false;
+          if (closer.signal.aborted) return [];
+          const out: DeliveredEvent[] = [];
+          for (const e of events.slice(0, req.maxEvents)) {
+            position.set(e.partition, BigInt(e.offset));
+            // Each event's cursor is the stream's position just after it: committing it acknowledges this event
+            // and every one the stream handed out before it, and nothing after.
+            const c: Cursor = {};
+            for (const [p, o] of position) c[p] = o.toString();
+            out.push(visible(e, encodeCursor(c)));
+          }
+          return out;
+        },
+        close,
+      };
+    },
+
+    refused: audit,
 
     async commit(party, topic, cursor) {
       const box = boxes.get(`${party}|${topic}`);
@@ -262,10 +370,12 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
         box.paused = false;
         box.consumer.resume([{ topic: box.topic }]);
       }
+      for (const w of box.waiters) w();
     },
 
     async stop() {
       clearInterval(sweeper);
+      for (const b of boxes.values()) for (const close of [...b.streams]) close();
       await Promise.all([...boxes.values()].map((b) => b.consumer.disconnect()));
       boxes.clear();
     },

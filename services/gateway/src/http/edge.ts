@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import express, { type Request, type RequestHandler, type Response } from "express";
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { bodyParserFailure, routeTemplate, type ProblemMapping } from "@grondslag/sdk/http";
 import { GatewayError, toProblem } from "../errors";
-import type { Caller } from "../ports";
+import type { Caller, Subscriptions } from "../ports";
 import type { TokenVerifier } from "../auth/verify";
 import type { RateLimiter } from "./rate-limit";
 import { isPublicTopicName } from "./topics";
@@ -104,8 +104,10 @@ export function rateLimit(limiter: RateLimiter | undefined, perSecond: number): 
 }
 
 /** Refuses internal and malformed topic names before anything reaches the core. */
-export const topicGuard: RequestHandler = (req, _res, next) => {
+export const topicGuard: RequestHandler = (req, res, next) => {
   const topic = topicParam(req);
+  // Kept for the refusal audit, which runs where the route's params are no longer visible.
+  res.locals.topic = topic;
   if (!isPublicTopicName(topic)) {
     throw new GatewayError(
       "UNKNOWN_TOPIC",
@@ -202,8 +204,8 @@ function headerValue(text: string): string {
   return text.replace(/[^\x20-\x7E]/g, "").replace(/["\\]/g, "'");
 }
 
-/** Everything thrown becomes a problem here: the gateway's codes, with the headers each refusal needs. */
-export function mapError(err: unknown, req: Request): ProblemMapping {
+/** A body parser's failure as the gateway's refusal; anything else as it was thrown. */
+function asRefusal(err: unknown): unknown {
   let e = err;
   switch (bodyParserFailure(err)) {
     case "too-large": {
@@ -232,6 +234,12 @@ export function mapError(err: unknown, req: Request): ProblemMapping {
     case undefined:
       break;
   }
+  return e;
+}
+
+/** Everything thrown becomes a problem here: the gateway's codes, with the headers each refusal needs. */
+export function mapError(err: unknown, req: Request): ProblemMapping {
+  const e = asRefusal(err);
   const res = req.res;
   const trace = res === undefined ? undefined : (res.locals.trace as Trace | undefined);
   const problem = toProblem(e, {
@@ -251,4 +259,58 @@ export function mapError(err: unknown, req: Request): ProblemMapping {
     headers["Retry-After"] = "1";
   }
   return { problem: { ...problem }, headers };
+}
+
+/**
+ * Refusals that are not written to the audit log: no verified party to name (UNAUTHENTICATED, NOT_FOUND), or a
+ * flood control, whose auditing would let a flood write the audit log at the flood's rate (they are counted in the
+ * HTTP metrics by code instead).
+ */
+const UNAUDITED = new Set(["UNAUTHENTICATED", "NOT_FOUND", "RATE_LIMITED", "TOO_MANY_STREAMS"]);
+
+/**
+ * Every refusal of an authenticated call that the core did not audit itself (an internal topic name, a missing
+ * header, a malformed body, a refused cursor commit) gets its REJECT record here, through the core. If that record
+ * cannot be written, the caller gets 503 UNAVAILABLE instead of the refusal: no refusal goes unrecorded.
+ */
+export function auditRefusals(subscriptions: Pick<Subscriptions, "refused">): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    const caller = res.locals.caller as Caller | undefined;
+    const refusal = asRefusal(err);
+    if (
+      caller === undefined ||
+      res.headersSent ||
+      res.locals.coreAudits === true ||
+      !(refusal instanceof GatewayError) ||
+      refusal.status >= 500 ||
+      UNAUDITED.has(refusal.code)
+    ) {
+      next(err);
+      return;
+    }
+    subscriptions
+      .refused({
+        party: caller.party,
+        role: req.method === "POST" ? "producer" : "recipient",
+        topic: typeof res.locals.topic === "string" ? res.locals.topic : "",
+        grondslag: req.get("grondslag"),
+        purpose: req.get("doelbinding"),
+        error: refusal,
+        traceparent: traceOf(res).traceparent,
+      })
+      .then(
+        () => next(err),
+        (auditErr: unknown) =>
+          next(
+            auditErr instanceof GatewayError && auditErr.code === "UNAVAILABLE"
+              ? auditErr
+              : new GatewayError(
+                  "UNAVAILABLE",
+                  "the refusal of this call could not be recorded on the audit log",
+                  "Retry later; the platform team is alerted.",
+                  { cause: auditErr, retryAfterSeconds: 5 },
+                ),
+          ),
+      );
+  };
 }

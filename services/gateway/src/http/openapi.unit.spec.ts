@@ -15,7 +15,12 @@ function app() {
       publish: () => Promise.reject(new Error("unused")),
       publishBatch: () => Promise.resolve([]),
     },
-    subscriptions: { poll: () => Promise.resolve({ events: [] }), commit: () => Promise.resolve() },
+    subscriptions: {
+      poll: () => Promise.resolve({ events: [] }),
+      stream: () => Promise.reject(new Error("unused")),
+      commit: () => Promise.resolve(),
+      refused: () => Promise.resolve(),
+    },
     readiness: { check: () => Promise.resolve({ kafka: true, registry: true }) },
     auth: { keyStore: staticKeyStore([]), audience: "grondslag-gateway", issuers: ["grondslag-dev"] },
     log: pino({ level: "silent" }),

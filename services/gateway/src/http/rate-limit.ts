@@ -34,3 +34,39 @@ export function createRateLimiter(limit: RateLimit, now: () => Date): RateLimite
     },
   };
 }
+
+/**
+ * Open streams (or long polls) per party, in this instance's memory. A held request costs a socket, a mailbox
+ * waiter and its buffers for minutes, where the token bucket only counts arrivals: without this one party could
+ * hold any number of them (the outage of the stream loop was one party and one stream).
+ */
+export interface ConcurrencyLimiter {
+  /** Takes a slot for `party`: its release function (idempotent), or `undefined` when the party holds `max`. */
+  acquire(party: string): (() => void) | undefined;
+  /** Slots held, all parties together. */
+  held(): number;
+}
+
+export function createConcurrencyLimiter(max: number): ConcurrencyLimiter {
+  if (!(max >= 1)) throw new Error("concurrency limit: max >= 1");
+  const counts = new Map<string, number>();
+  let total = 0;
+  return {
+    acquire(party) {
+      const n = counts.get(party) ?? 0;
+      if (n >= max) return undefined;
+      counts.set(party, n + 1);
+      total++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        total--;
+        const left = (counts.get(party) ?? 1) - 1;
+        if (left === 0) counts.delete(party);
+        else counts.set(party, left);
+      };
+    },
+    held: () => total,
+  };
+}

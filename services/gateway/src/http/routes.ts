@@ -1,8 +1,9 @@
 import type { Request, RequestHandler, Response } from "express";
+import { setImmediate as yieldToIo } from "node:timers/promises";
 import { sendProblem } from "@grondslag/sdk/http";
 import { GatewayError, toProblem } from "../errors";
 import type {
-  DeliveredEvent,
+  DeliveryStream,
   PublishCommand,
   PublishReceipt,
   Publisher,
@@ -19,6 +20,7 @@ import {
   topicParam,
   traceOf,
 } from "./edge";
+import type { ConcurrencyLimiter } from "./rate-limit";
 
 /** Body and batch limits, per operation (express.json's 100 kB default is never relied on). */
 export interface HttpLimits {
@@ -36,8 +38,12 @@ export interface HttpLimits {
   pollMaxWaitSeconds: number;
   /** A server-sent-events stream ends after this many seconds (the client reconnects). Default 300. */
   streamSeconds: number;
-  /** A stream polls this long before writing a keep-alive comment. Default 25. */
+  /** A stream writes a keep-alive comment after this many seconds without an event. Default 25. */
   streamKeepAliveSeconds: number;
+  /** Open streams per party, per instance. Default 4. */
+  streamsPerParty: number;
+  /** Long polls (`wait` > 0) under way per party, per instance. Default 8. */
+  longPollsPerParty: number;
 }
 
 export const defaultLimits: HttpLimits = {
@@ -49,7 +55,12 @@ export const defaultLimits: HttpLimits = {
   pollMaxWaitSeconds: 30,
   streamSeconds: 300,
   streamKeepAliveSeconds: 25,
+  streamsPerParty: 4,
+  longPollsPerParty: 8,
 };
+
+/** Seconds a party held at its stream or long-poll limit is told to wait: about one long poll's turn. */
+const HELD_RETRY_SECONDS = 5;
 
 const topicOf = topicParam;
 
@@ -65,6 +76,7 @@ export function publishEvent(publisher: Publisher): RequestHandler {
         "Send the event as a JSON object.",
       );
     }
+    res.locals.coreAudits = true;
     const receipt = await publisher.publish({
       topic: topicOf(req),
       producer: callerOf(res).party,
@@ -156,6 +168,7 @@ export function publishEventBatch(publisher: Publisher, limits: HttpLimits): Req
         channel: "http",
       };
     });
+    res.locals.coreAudits = true;
     const outcomes = await publisher.publishBatch(cmds);
     if (outcomes.length !== cmds.length)
       throw new Error(`publishBatch answered ${outcomes.length} outcomes for ${cmds.length}`);
@@ -176,10 +189,25 @@ function wantsEventStream(req: Request): boolean {
   );
 }
 
+/** The party's slot on `limiter`, or 429 TOO_MANY_STREAMS. */
+function hold(limiter: ConcurrencyLimiter, party: string, what: string, max: number): () => void {
+  const release = limiter.acquire(party);
+  if (release === undefined) {
+    throw new GatewayError(
+      "TOO_MANY_STREAMS",
+      `${party} already holds ${max} ${what} on this gateway instance`,
+      `Close one first, or retry after the Retry-After header's seconds; one ${what === "open streams" ? "stream" : "long poll"} per topic is enough.`,
+      { retryAfterSeconds: HELD_RETRY_SECONDS },
+    );
+  }
+  return release;
+}
+
 export function pollDeliveries(
   subscriptions: Subscriptions,
   limits: HttpLimits,
   now: () => Date,
+  held: { streams: ConcurrencyLimiter; longPolls: ConcurrencyLimiter },
 ): RequestHandler {
   return async (req, res) => {
     const purpose = requiredIdHeader(req, "Doelbinding");
@@ -187,68 +215,109 @@ export function pollDeliveries(
     const waitSeconds = intQuery(req.query.wait, "wait", 0, limits.pollMaxWaitSeconds, 0);
     const party = callerOf(res).party;
     const trace = traceOf(res);
-    const poll = async (waitMs: number): Promise<DeliveredEvent[]> =>
-      (
-        await subscriptions.poll({
-          party,
-          topic: topicOf(req),
-          purpose,
-          maxEvents,
-          waitMs,
-          traceparent: trace.traceparent,
-        })
-      ).events;
+    const request = { party, topic: topicOf(req), purpose, maxEvents, traceparent: trace.traceparent };
 
     if (!wantsEventStream(req)) {
-      res.status(200).json({ events: await poll(waitSeconds * 1000) });
+      const release =
+        waitSeconds > 0 ? hold(held.longPolls, party, "long polls", limits.longPollsPerParty) : undefined;
+      // A client that leaves mid-wait frees its slot and its mailbox waiter at once, not when the wait ends.
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      res.on("close", onClose);
+      try {
+        res.locals.coreAudits = true;
+        const { events } = await subscriptions.poll({
+          ...request,
+          waitMs: waitSeconds * 1000,
+          signal: gone.signal,
+        });
+        res.status(200).json({ events });
+      } finally {
+        res.off("close", onClose);
+        release?.();
+      }
       return;
     }
-    // The first poll answers before the stream starts, so a refusal (403, 404) is an ordinary problem response.
-    const first = await poll(0);
-    await stream(req, res, first, poll, limits, now);
+    const release = hold(held.streams, party, "open streams", limits.streamsPerParty);
+    try {
+      // Opened before the response starts, so a refusal (403, 404) is an ordinary problem response.
+      res.locals.coreAudits = true;
+      const lastEventId = req.get("last-event-id");
+      const s = await subscriptions.stream({
+        ...request,
+        after: lastEventId === "" ? undefined : lastEventId,
+      });
+      await stream(req, res, s, limits, now);
+    } finally {
+      release();
+    }
   };
 }
 
+/**
+ * Writes a stream until its deadline or the client leaves. Every turn of the loop awaits I/O (new events, a
+ * keep-alive timer, or the socket draining), so a stream never keeps the event loop from timers, health checks
+ * and commits: the outage this replaced re-sent the same uncommitted events without ever yielding.
+ */
 async function stream(
   req: Request,
   res: Response,
-  first: DeliveredEvent[],
-  poll: (waitMs: number) => Promise<DeliveredEvent[]>,
+  s: DeliveryStream,
   limits: HttpLimits,
   now: () => Date,
 ): Promise<void> {
-  let open = true;
-  res.on("close", () => {
-    open = false;
-  });
+  const gone = new AbortController();
+  const onClose = () => {
+    gone.abort();
+    s.close();
+  };
+  res.on("close", onClose);
+  const deadline = now().getTime() + limits.streamSeconds * 1000;
+  const remaining = () => Math.max(0, deadline - now().getTime());
+  /** Resolves when the socket has room again, the client left, or the stream's time is up. */
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        res.off("drain", done);
+        gone.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, remaining());
+      res.on("drain", done);
+      gone.signal.addEventListener("abort", done);
+    });
+  // A client that does not read gets no more than the socket's buffers hold: past them we wait for 'drain'.
+  const write = async (chunk: string) => {
+    if (!res.write(chunk)) await drained();
+  };
   res.status(200);
   res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
   res.setHeader("Cache-Control", "no-store");
   res.flushHeaders();
-  const write = (events: DeliveredEvent[]) => {
-    if (events.length === 0) res.write(": keep-alive\n\n");
-    for (const e of events) {
-      const id = /[\r\n]/.test(e.cursor) ? "" : `id: ${e.cursor}\n`;
-      res.write(`${id}event: delivery\ndata: ${JSON.stringify(e)}\n\n`);
-    }
-  };
-  const deadline = now().getTime() + limits.streamSeconds * 1000;
   try {
-    write(first);
-    while (open && now().getTime() < deadline) {
-      const events = await poll(
-        Math.min(limits.streamKeepAliveSeconds * 1000, Math.max(0, deadline - now().getTime())),
-      );
-      // Undelivered events are not lost: nothing is committed until the client commits a cursor.
-      if (!open) break;
-      write(events);
+    while (!gone.signal.aborted && remaining() > 0) {
+      const events = await s.next(Math.min(limits.streamKeepAliveSeconds * 1000, remaining()));
+      if (gone.signal.aborted) break;
+      if (events.length === 0) await write(": keep-alive\n\n");
+      for (const e of events) {
+        if (gone.signal.aborted || !res.writable) break;
+        const id = /[\r\n]/.test(e.cursor) ? "" : `id: ${e.cursor}\n`;
+        await write(`${id}event: delivery\ndata: ${JSON.stringify(e)}\n\n`);
+      }
+      await yieldToIo();
     }
   } catch (err) {
     const { problem } = mapError(err, req);
     res.locals.problemCode = problem.code;
-    if (open) res.write(`event: problem\ndata: ${JSON.stringify(problem)}\n\n`);
+    if (!gone.signal.aborted) res.write(`event: problem\ndata: ${JSON.stringify(problem)}\n\n`);
+  } finally {
+    res.off("close", onClose);
+    s.close();
   }
-  res.end();
+  // A client that stopped reading never drains what is queued: drop the connection instead of holding it.
+  if (res.writableNeedDrain) res.destroy();
+  else res.end();
 }
 
 export function commitCursor(subscriptions: Subscriptions): RequestHandler {
