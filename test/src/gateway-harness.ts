@@ -46,8 +46,8 @@ export interface GatewayOptions {
  *
  * Each gateway is isolated from every other on the stack (other specs running in parallel, a gateway left running
  * by `npm start`): consumer groups and a database schema of its own, the groups started at the current end of their
- * topics, so a used stack's backlog is neither replayed nor read. Its audit records are its own too: they carry
- * pseudonyms under its own random key (`pseudonym`).
+ * topics, so a used stack's backlog is neither replayed nor read. Its pseudonym key is random, so its audit records differ
+ * from another gateway's for the same event.
  */
 export async function startGateway(stack: StackConfig, credentialsFile: string, opts: GatewayOptions = {}) {
   const groupPrefix = opts.groupPrefix ?? uniqueName("grondslag.gateway.e2e");
@@ -148,9 +148,6 @@ export async function startGateway(stack: StackConfig, credentialsFile: string, 
     gateway,
     groupPrefix,
     dbSchema,
-    /** The keyed pseudonym this gateway writes for an identifier: finds its own audit records. */
-    pseudonym: (type: "bsn" | "kvk", value: string) =>
-      crypto.createHmac("sha256", pseudonymKey).update(`${type}:${value}`).digest("base64url"),
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.stop();
