@@ -46,8 +46,8 @@ export interface GatewayOptions {
  *
  * Each gateway is isolated from every other on the stack (other specs running in parallel, a gateway left running
  * by `npm start`): consumer groups and a database schema of its own, the groups started at the current end of their
- * topics, so a used stack's backlog is neither replayed nor read. Its pseudonym key is random, so its audit records differ
- * from another gateway's for the same event.
+ * topics, so a used stack's backlog is neither replayed nor read. Its pseudonym key is random, so its audit records
+ * differ from another gateway's for the same event.
  */
 export async function startGateway(stack: StackConfig, credentialsFile: string, opts: GatewayOptions = {}) {
   const groupPrefix = opts.groupPrefix ?? uniqueName("grondslag.gateway.e2e");
