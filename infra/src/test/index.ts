@@ -97,17 +97,28 @@ export async function startGroupAt(config: StackConfig, groupId: string, offsets
   const cluster = create({});
   await cluster.connect();
   try {
-    const coordinator = await cluster.findGroupCoordinator({ groupId });
-    const { responses } = await coordinator.offsetCommit({
-      groupId,
-      groupGenerationId: -1,
-      memberId: "",
-      topics,
-    });
-    const failed = responses.flatMap((r) =>
-      r.partitions.filter((p) => p.errorCode !== 0).map((p) => `${r.topic}:${p.partition}`),
-    );
-    if (failed.length > 0) throw new Error(`offset commit for ${groupId} failed on ${failed.join(", ")}`);
+    // On a new cluster the first group use creates __consumer_offsets, and its coordinator answers
+    // NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a moment: retriable, so ask again.
+    const deadline = Date.now() + 30_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const coordinator = await cluster.findGroupCoordinator({ groupId });
+        const { responses } = await coordinator.offsetCommit({
+          groupId,
+          groupGenerationId: -1,
+          memberId: "",
+          topics,
+        });
+        const failed = responses.flatMap((r) =>
+          r.partitions.filter((p) => p.errorCode !== 0).map((p) => `${r.topic}:${p.partition}`),
+        );
+        if (failed.length > 0) throw new Error(`offset commit for ${groupId} failed on ${failed.join(", ")}`);
+        return;
+      } catch (err) {
+        if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)));
+      }
+    }
   } finally {
     await cluster.disconnect();
   }
