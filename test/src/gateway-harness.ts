@@ -3,12 +3,14 @@ import fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { consumersOf } from "@grondslag/contracts";
 import { readCredential } from "@grondslag/contracts/provision";
 import { createApp } from "@grondslag/gateway/app";
 import { directoryKeyStore, ensureDevKeyPair, signToken } from "@grondslag/gateway/auth";
-import { createGateway } from "@grondslag/gateway/gateway";
+import { createGateway, type GatewayConfig, type GatewayHooks } from "@grondslag/gateway/gateway";
 import { openApiDocument } from "@grondslag/gateway/openapi";
 import { databaseUrl, type StackConfig } from "@grondslag/infra";
+import { dropDbSchema, startGroupsAtEnd, uniqueDbSchema, uniqueName } from "@grondslag/infra/test";
 import { createResponseValidator } from "@grondslag/sdk/testing";
 import pino from "pino";
 
@@ -27,11 +29,30 @@ export interface Reply {
   body: unknown;
 }
 
+export interface GatewayOptions {
+  /** Consumer groups (default `grondslag.gateway.e2e-<random>`: the gateway's ACLs cover `grondslag.gateway.`). */
+  groupPrefix?: string;
+  /** PostgreSQL schema (default `e2e_<random>`, dropped at stop). */
+  dbSchema?: string;
+  /** Which parties' ingress topics it reads (default all); give each spec's gateway its own parties. */
+  ingressParties?: readonly string[];
+  workers?: GatewayConfig["workers"];
+  hooks?: GatewayHooks;
+}
+
 /**
  * The real gateway, in this process: its core on the real stack, its HTTP app on an ephemeral port, tokens from a
  * dev key directory of its own. Every response a spec receives is validated against the OpenAPI document.
+ *
+ * Each gateway is isolated from every other on the stack (other specs running in parallel, a gateway left running
+ * by `npm start`): consumer groups and a database schema of its own, the groups started at the current end of their
+ * topics, so a used stack's backlog is neither replayed nor read. Its pseudonym key is random, so its audit records
+ * differ from another gateway's for the same event.
  */
-export async function startGateway(stack: StackConfig, credentialsFile: string) {
+export async function startGateway(stack: StackConfig, credentialsFile: string, opts: GatewayOptions = {}) {
+  const groupPrefix = opts.groupPrefix ?? uniqueName("grondslag.gateway.e2e");
+  const dbSchema = opts.dbSchema ?? uniqueDbSchema("e2e");
+  const pseudonymKey = crypto.randomBytes(32);
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-keys-"));
   const strangerDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-forger-"));
   const log = pino({ level: "warn" });
@@ -42,12 +63,32 @@ export async function startGateway(stack: StackConfig, credentialsFile: string) 
       kafkaPassword: readCredential(credentialsFile, "grondslag.gateway"),
       registryUrl: stack.registry.url,
       databaseUrl: databaseUrl(stack.postgres),
-      dbSchema: "gateway",
-      pseudonymKey: crypto.randomBytes(32),
+      dbSchema,
+      pseudonymKey,
       contractsDir: undefined,
+      groupPrefix,
+      ...(opts.ingressParties ? { ingressParties: opts.ingressParties } : {}),
+      ...(opts.workers ? { workers: opts.workers } : {}),
     },
     log,
+    () => new Date(),
+    opts.hooks,
   );
+  const { canonical, ingress } = gateway.kafkaTopics();
+  const [deliverGroup, ingressGroup] = gateway.groups as [string, string];
+  const catalogue = gateway.catalogue.current();
+  // The HTTP subscription API's mailboxes too: a fresh mailbox group would start at the beginning of a backlog.
+  const mailboxes = Object.fromEntries(
+    gateway
+      .kafkaTopics()
+      .topics.flatMap((topic) =>
+        consumersOf(catalogue, topic, new Date()).map((d) => [
+          `${groupPrefix}.http.${d.party.id}.${topic}`,
+          [`deliver.${d.party.id}.${topic}`],
+        ]),
+      ),
+  );
+  await startGroupsAtEnd(stack, { [deliverGroup]: canonical, [ingressGroup]: ingress, ...mailboxes });
   await gateway.start();
   const app = createApp({
     publisher: gateway.publisher,
@@ -104,9 +145,13 @@ export async function startGateway(stack: StackConfig, credentialsFile: string) 
     base,
     token,
     call,
+    gateway,
+    groupPrefix,
+    dbSchema,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.stop();
+      await dropDbSchema(stack, dbSchema);
       fs.rmSync(keysDir, { recursive: true, force: true });
       fs.rmSync(strangerDir, { recursive: true, force: true });
     },

@@ -1,8 +1,9 @@
 import crypto from "node:crypto";
 import type kafkajs from "kafkajs";
+import pg from "pg";
 import { inject } from "vitest";
 import { kafkaClient } from "../client";
-import type { StackConfig } from "../config";
+import { databaseUrl, type StackConfig } from "../config";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -39,24 +40,120 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** Per topic, the offset of the next record to be written on each partition. */
+export type Offsets = Record<string, { partition: number; offset: string }[]>;
+
 /**
- * Reads `topic` from the beginning (as `user`, or the super user) in a fresh consumer group until `found` holds
- * for the records seen so far, or the deadline passes. Groups are named `<user>.test-<random>`: parties may only
- * use groups under their own prefix.
+ * The current end offsets of `topics`: read from there, a spec sees only what was written after the call, however
+ * much a used stack holds (a benchmark leaves tens of thousands of records on the shared topics).
+ */
+export async function endOffsets(config: StackConfig, topics: readonly string[]): Promise<Offsets> {
+  const admin = testKafka(config).admin();
+  await admin.connect();
+  try {
+    const out: Offsets = {};
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      out[topic] = ends.map((e) => ({ partition: e.partition, offset: e.high }));
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface RawCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  findGroupCoordinator(q: { groupId: string }): Promise<{
+    offsetCommit(r: {
+      groupId: string;
+      groupGenerationId: number;
+      memberId: string;
+      topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+    }): Promise<{ responses: { topic: string; partitions: { partition: number; errorCode: number }[] }[] }>;
+  }>;
+}
+
+/**
+ * Commits `offsets` for a consumer group that has no members yet, so it starts there instead of at the
+ * beginning. Kafka takes such a commit from outside the group (generation -1, no member id) in one request.
+ * kafkajs' admin.setOffsets instead joins the group once per topic: measured 5 s a topic here (the broker's
+ * initial rebalance delay), 25 s for one gateway's five topics. kafkajs 2.2.4 exposes no standalone commit, so
+ * this reaches its cluster through the client's private factory (the pinned version will not change).
+ * (Real offsets: kafkajs' resetOffsets commits -1, which its consumer then reads as "no offset".)
+ */
+export async function startGroupAt(config: StackConfig, groupId: string, offsets: Offsets): Promise<void> {
+  const topics = Object.entries(offsets)
+    .filter(([, partitions]) => partitions.length > 0)
+    .map(([topic, partitions]) => ({ topic, partitions }));
+  if (topics.length === 0) return;
+  const client = testKafka(config) as unknown as Record<symbol, (o: object) => RawCluster>;
+  const factory = Object.getOwnPropertySymbols(client).find(
+    (s) => s.description === "private:Kafka:createCluster",
+  );
+  const create = factory ? client[factory] : undefined;
+  if (!create) throw new Error("kafkajs has no private cluster factory: not version 2.2.4?");
+  const cluster = create({});
+  await cluster.connect();
+  try {
+    // On a new cluster the first group use creates __consumer_offsets, and its coordinator answers
+    // NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a moment: retriable, so ask again.
+    const deadline = Date.now() + 30_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const coordinator = await cluster.findGroupCoordinator({ groupId });
+        const { responses } = await coordinator.offsetCommit({
+          groupId,
+          groupGenerationId: -1,
+          memberId: "",
+          topics,
+        });
+        const failed = responses.flatMap((r) =>
+          r.partitions.filter((p) => p.errorCode !== 0).map((p) => `${r.topic}:${p.partition}`),
+        );
+        if (failed.length > 0) throw new Error(`offset commit for ${groupId} failed on ${failed.join(", ")}`);
+        return;
+      } catch (err) {
+        if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)));
+      }
+    }
+  } finally {
+    await cluster.disconnect();
+  }
+}
+
+function startOffsets(topic: string, from: Offsets | undefined) {
+  if (!from) return undefined;
+  const at = from[topic];
+  if (!at) throw new Error(`no start offsets given for ${topic}`);
+  return at;
+}
+
+/**
+ * Reads `topic` from the beginning, or from `from[topic]` (see `endOffsets`), as `user` or the super user, in a
+ * fresh consumer group until `found` holds for the records seen so far, or the deadline passes. Groups are named
+ * `<user>.test-<random>`: parties may only use groups under their own prefix.
  */
 export async function readUntil<T>(
   config: StackConfig,
   opts: {
     topic: string;
     user?: { name: string; password: string };
+    /** Where to start (per topic, as `endOffsets` returns); from the beginning without it. */
+    from?: Offsets;
     /** Turns a record into the value collected; return undefined to skip it. */
-    map: (message: kafkajs.KafkaMessage) => Promise<T | undefined> | T | undefined;
+    map: (message: kafkajs.KafkaMessage, partition: number) => Promise<T | undefined> | T | undefined;
     found: (seen: T[]) => boolean;
     timeoutMs?: number;
   },
 ): Promise<T[]> {
+  const start = startOffsets(opts.topic, opts.from);
+  const groupId = uniqueName(`${opts.user?.name ?? "admin"}.test`);
+  if (start) await startGroupAt(config, groupId, { [opts.topic]: start });
   const client = testKafka(config, opts.user);
-  const consumer = client.consumer({ groupId: uniqueName(`${opts.user?.name ?? "admin"}.test`) });
+  const consumer = client.consumer({ groupId });
   const seen: T[] = [];
   await consumer.connect();
   try {
@@ -67,8 +164,8 @@ export async function readUntil<T>(
       new Promise<void>((resolve, reject) => {
         consumer
           .run({
-            eachMessage: async ({ message }) => {
-              const v = await opts.map(message);
+            eachMessage: async ({ partition, message }) => {
+              const v = await opts.map(message, partition);
               if (v !== undefined) seen.push(v);
               if (opts.found(seen)) resolve();
             },
@@ -82,24 +179,35 @@ export async function readUntil<T>(
   }
 }
 
-/** Every record on `topic` up to its end as of the call (for asserting that something is absent). */
+/**
+ * Every record on `topic` from the beginning (or from `from[topic]`) up to its end as of the call: for asserting
+ * that something is absent, or for counting.
+ */
 export async function readToEnd<T>(
   config: StackConfig,
   opts: {
     topic: string;
     user?: { name: string; password: string };
-    map: (message: kafkajs.KafkaMessage) => Promise<T | undefined> | T | undefined;
+    from?: Offsets;
+    map: (message: kafkajs.KafkaMessage, partition: number) => Promise<T | undefined> | T | undefined;
     timeoutMs?: number;
   },
 ): Promise<T[]> {
+  const start = startOffsets(opts.topic, opts.from);
   const admin = testKafka(config).admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(opts.topic).finally(() => admin.disconnect());
-  const remaining = new Map(ends.filter((e) => e.high !== e.low).map((e) => [e.partition, BigInt(e.high)]));
+  const low = (partition: number, fallback: string) =>
+    BigInt(start ? (start.find((s) => s.partition === partition)?.offset ?? fallback) : fallback);
+  const remaining = new Map(
+    ends.filter((e) => BigInt(e.high) > low(e.partition, e.low)).map((e) => [e.partition, BigInt(e.high)]),
+  );
   if (remaining.size === 0) return [];
   const seen: T[] = [];
+  const groupId = uniqueName(`${opts.user?.name ?? "admin"}.test`);
+  if (start) await startGroupAt(config, groupId, { [opts.topic]: start });
   const client = testKafka(config, opts.user);
-  const consumer = client.consumer({ groupId: uniqueName(`${opts.user?.name ?? "admin"}.test`) });
+  const consumer = client.consumer({ groupId });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
@@ -110,10 +218,13 @@ export async function readToEnd<T>(
         consumer
           .run({
             eachMessage: async ({ partition, message }) => {
-              const v = await opts.map(message);
-              if (v !== undefined) seen.push(v);
               const high = remaining.get(partition);
-              if (high !== undefined && BigInt(message.offset) + 1n >= high) remaining.delete(partition);
+              if (high === undefined) return;
+              if (BigInt(message.offset) < high) {
+                const v = await opts.map(message, partition);
+                if (v !== undefined) seen.push(v);
+              }
+              if (BigInt(message.offset) + 1n >= high) remaining.delete(partition);
               if (remaining.size === 0) resolve();
             },
           })
@@ -124,4 +235,41 @@ export async function readToEnd<T>(
   } finally {
     await consumer.disconnect();
   }
+}
+
+/**
+ * A PostgreSQL schema name of one spec's own (idempotency keys and disclosures kept apart from every other
+ * gateway on the stack), valid for the gateway's migration.
+ */
+export function uniqueDbSchema(prefix: string): string {
+  return `${prefix}_${crypto.randomBytes(5).toString("hex")}`;
+}
+
+/** Drops a schema a spec made for itself (see `uniqueDbSchema`), so a used database does not pile them up. */
+export async function dropDbSchema(config: StackConfig, schema: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`not a valid schema name: ${schema}`);
+  const client = new pg.Client({ connectionString: databaseUrl(config.postgres) });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Starts each new consumer group at the current end of its topics. A gateway with groups of its own would otherwise
+ * replay every canonical and ingress topic from the beginning and, with a database schema of its own, deliver the
+ * whole history of a used stack again.
+ */
+export async function startGroupsAtEnd(
+  config: StackConfig,
+  groups: Record<string, readonly string[]>,
+): Promise<Offsets> {
+  const all = [...new Set(Object.values(groups).flat())];
+  const ends = await endOffsets(config, all);
+  for (const [groupId, topics] of Object.entries(groups)) {
+    await startGroupAt(config, groupId, Object.fromEntries(topics.map((t) => [t, ends[t] ?? []])));
+  }
+  return ends;
 }

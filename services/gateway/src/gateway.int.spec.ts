@@ -1,96 +1,205 @@
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
-import { readCredential } from "@grondslag/contracts/provision";
-import { databaseUrl, waitFor } from "@grondslag/infra";
+import { AUDIT_TOPIC, readCredential } from "@grondslag/contracts/provision";
+import { databaseUrl, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import {
+  dropDbSchema,
+  endOffsets,
   readToEnd,
   readUntil,
+  startGroupAt,
+  startGroupsAtEnd,
   testCredentialsFile,
   testKafka,
   testStack,
+  uniqueDbSchema,
   uniqueName,
+  type Offsets,
 } from "@grondslag/infra/test";
-import type { KafkaMessage } from "kafkajs";
+import kafkajs, { type KafkaMessage } from "kafkajs";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GatewayError } from "./errors";
 import { createGateway, type Gateway, type GatewayConfig } from "./gateway";
+import { Pseudonymiser, type AuditRecord } from "./core/audit";
 import { H, header, toWire } from "./core/wire";
 import type { PublishCommand } from "./ports";
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 const stack = testStack();
 const credentials = testCredentialsFile();
 const as = (name: string) => ({ name, password: readCredential(credentials, name) });
 const registry = new csr.SchemaRegistry({ host: stack.registry.url });
 
-/** A delivered record: its event id and its value decoded with the schema it was written with. */
-async function delivered(message: KafkaMessage) {
+const ACCIDENT = "arbo.accident-reported";
+const GAP = "loonaangifte.registration-gap";
+const UITLENER = "uitlener.90000001";
+const TOPICS = [
+  AUDIT_TOPIC,
+  `events.${ACCIDENT}`,
+  `events.${GAP}`,
+  `deliver.nla.${ACCIDENT}`,
+  `deliver.uwv.${ACCIDENT}`,
+  `deliver.gemeente.horst-aan-de-maas.${GAP}`,
+  `deliver.gemeente.schiedam.${GAP}`,
+  `rejected.${UITLENER}`,
+];
+
+/** A delivered record: its event id, span, Kafka position and its value decoded with the schema it was written with. */
+async function delivered(message: KafkaMessage, partition: number) {
   if (!message.value) return undefined;
   return {
     eventId: header(message.headers, H.eventId),
+    spanId: header(message.headers, H.traceparent)?.split("-")[2],
     schemaIdHeader: header(message.headers, H.schemaId),
     wireSchemaId: message.value.readInt32BE(1),
+    partition,
+    offset: message.offset,
+    timestamp: Number(message.timestamp),
     value: (await registry.decode(message.value)) as Record<string, unknown>,
   };
 }
 
+type Positioned = AuditRecord & { partition: number; offset: string; timestamp: number; text: string };
+function auditRecord(message: KafkaMessage, partition: number): Positioned | undefined {
+  const text = message.value?.toString() ?? "";
+  try {
+    const r = JSON.parse(text) as AuditRecord;
+    return { ...r, partition, offset: message.offset, timestamp: Number(message.timestamp), text };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every leaf path of a decoded record (`victim.bsn`), sorted: the exact field set a consumer sees. */
+function leafPaths(value: unknown, prefix = ""): string[] {
+  if (
+    value === null ||
+    typeof value !== "object" ||
+    value instanceof Date ||
+    Array.isArray(value) ||
+    Buffer.isBuffer(value)
+  ) {
+    return [prefix];
+  }
+  return Object.entries(value as Record<string, unknown>)
+    .flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k))
+    .sort();
+}
+
+const pick = (offsets: Offsets, topics: readonly string[]): Offsets =>
+  Object.fromEntries(topics.map((t) => [t, offsets[t] ?? []]));
+
+const newTrace = () => {
+  const traceId = crypto.randomBytes(16).toString("hex");
+  return { traceId, traceparent: `00-${traceId}-${crypto.randomBytes(8).toString("hex")}-01` };
+};
+
 describe("gateway core against the real stack", () => {
   let gateway: Gateway;
-  const uitlener = "uitlener.90000001";
+  /** Where every topic this spec reads ended when it began: it reads nothing older, however used the stack. */
+  let since: Offsets;
+  // Groups, database schema and pseudonym key of this spec's own: other gateways on the stack (the e2e spec's,
+  // one left running by `npm start`) deliver the same canonical events, but write other pseudonyms, so a count of
+  // this gateway's records stays exact.
   const config: GatewayConfig = {
     brokers: stack.kafka.brokers,
     kafkaUser: "grondslag.gateway",
     kafkaPassword: readCredential(credentials, "grondslag.gateway"),
     registryUrl: stack.registry.url,
     databaseUrl: databaseUrl(stack.postgres),
-    dbSchema: "gateway",
+    dbSchema: uniqueDbSchema("int"),
     pseudonymKey: crypto.randomBytes(32),
     contractsDir: undefined,
+    groupPrefix: uniqueName("grondslag.gateway.int"),
+    ingressParties: [UITLENER],
   };
+  const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
+  const ours = (r: AuditRecord, kvk = "90000001") =>
+    r.subjects.some((s) => s.pseudonym === pseudonymiser.pseudonym("kvk", kvk));
+
+  /** Starts a gateway whose groups begin at the current end of what it reads. */
+  async function startAtEnd(g: Gateway) {
+    const { canonical, ingress } = g.kafkaTopics();
+    const [deliverGroup, ingressGroup] = g.groups as [string, string];
+    await startGroupsAtEnd(stack, { [deliverGroup]: canonical, [ingressGroup]: ingress });
+    await g.start();
+  }
 
   beforeAll(async () => {
     gateway = createGateway(config, pino({ level: "warn" }));
+    const { canonical, ingress } = gateway.kafkaTopics();
+    const [deliverGroup, ingressGroup] = gateway.groups as [string, string];
+    since = await endOffsets(stack, [...new Set([...TOPICS, ...canonical, ...ingress])]);
+    await startGroupAt(stack, deliverGroup, pick(since, canonical));
+    await startGroupAt(stack, ingressGroup, pick(since, ingress));
     await gateway.start();
   });
-  afterAll(() => gateway.stop());
+  afterAll(async () => {
+    await gateway.stop();
+    await dropDbSchema(stack, config.dbSchema);
+  });
 
   const accident = (reportReference: string): PublishCommand => ({
-    topic: "arbo.accident-reported",
-    producer: uitlener,
+    topic: ACCIDENT,
+    producer: UITLENER,
     grondslag: "arbowet-art9",
     purpose: "ongevalsmelding",
     idempotencyKey: uniqueName("idem"),
     traceparent: undefined,
-    payload: { ...exampleEvent("arbo.accident-reported"), reportReference },
+    payload: { ...exampleEvent(ACCIDENT), reportReference },
     channel: "http",
   });
 
-  it("delivers an accident to nla with every field and to uwv without the health fields", async () => {
+  /** This gateway's audit records of one event, once `found` holds for them. */
+  const auditOf = (eventId: string, found: (seen: Positioned[]) => boolean) =>
+    readUntil(stack, {
+      topic: AUDIT_TOPIC,
+      from: since,
+      map: (m, p) => {
+        const r = auditRecord(m, p);
+        return r?.eventId === eventId && ours(r) ? r : undefined;
+      },
+      found,
+    });
+
+  it("each consumer decodes exactly its contract's fields from its delivery topic, with its own credentials", async () => {
     const receipt = await gateway.publisher.publish(accident(uniqueName("ref")));
     const nla = await readUntil(stack, {
-      topic: "deliver.nla.arbo.accident-reported",
+      topic: `deliver.nla.${ACCIDENT}`,
       user: as("nla"),
+      from: since,
       map: delivered,
       found: (seen) => seen.some((d) => d.eventId === receipt.eventId),
     });
     const nlaRecord = nla.find((d) => d.eventId === receipt.eventId);
     expect(nlaRecord?.schemaIdHeader).toBe(String(nlaRecord?.wireSchemaId));
-    const forNla = nlaRecord?.value;
-    expect(forNla).toHaveProperty("injury");
-    expect(forNla).toHaveProperty("victim.name");
+    // nla's contract names every field of the schema.
+    expect(leafPaths(nlaRecord?.value)).toEqual(leafPaths(exampleEvent(ACCIDENT)));
 
     const uwv = await readUntil(stack, {
-      topic: "deliver.uwv.arbo.accident-reported",
+      topic: `deliver.uwv.${ACCIDENT}`,
       user: as("uwv"),
+      from: since,
       map: delivered,
       found: (seen) => seen.some((d) => d.eventId === receipt.eventId),
     });
-    const forUwv = uwv.find((d) => d.eventId === receipt.eventId)?.value;
-    expect(forUwv).toBeDefined();
-    expect(forUwv).not.toHaveProperty("injury");
-    expect(forUwv).not.toHaveProperty("circumstances");
-    expect(Object.keys(forUwv?.victim as object).sort()).toEqual(["agencyWorker", "bsn"]);
+    const uwvRecord = uwv.find((d) => d.eventId === receipt.eventId);
+    expect(uwvRecord?.schemaIdHeader).toBe(String(uwvRecord?.wireSchemaId));
+    expect(leafPaths(uwvRecord?.value)).toEqual([
+      "accidentTime",
+      "eventTime",
+      "inlener.kvk",
+      "inlener.name",
+      "location.municipalityCode",
+      "reportReference",
+      "severity",
+      "subjectKvk",
+      "victim.agencyWorker",
+      "victim.bsn",
+    ]);
   });
 
   it("a retry with the same idempotency key returns the first receipt and publishes nothing new", async () => {
@@ -108,37 +217,71 @@ describe("gateway core against the real stack", () => {
     });
   });
 
-  it("refuses with the rule that refused: producer, legal basis, purpose, schema path, identifier", async () => {
+  it("refuses with the rule that refused, and audits each refusal as a REJECT without the raw BSN", async () => {
     const base = accident(uniqueName("ref"));
-    const refusal = async (cmd: PublishCommand) =>
-      gateway.publisher.publish(cmd).then(
-        () => undefined,
-        (e: unknown) => e as GatewayError,
-      );
-    expect((await refusal({ ...base, producer: "gemeente.schiedam" }))?.code).toBe("NOT_A_PRODUCER");
-    expect((await refusal({ ...base, grondslag: "wet-brp" }))?.code).toBe("LEGAL_BASIS_NOT_ALLOWED");
-    expect((await refusal({ ...base, purpose: "lsi-samenwerking" }))?.code).toBe("PURPOSE_NOT_ALLOWED");
-    expect((await refusal({ ...base, topic: "events.arbo.accident-reported" }))?.code).toBe("UNKNOWN_TOPIC");
-    const badSeverity = await refusal({
-      ...base,
-      payload: { ...(base.payload as object), severity: "MINOR" },
-    });
-    expect(badSeverity).toMatchObject({ code: "SCHEMA_VIOLATION", field: "severity" });
+    const bsn = (base.payload as { victim: { bsn: string } }).victim.bsn;
     const victim = { ...(base.payload as { victim: object }).victim, bsn: "123456789" };
-    const badBsn = await refusal({ ...base, payload: { ...(base.payload as object), victim } });
-    expect(badBsn).toMatchObject({ code: "INVALID_IDENTIFIER", field: "victim.bsn" });
+    const cases: { cmd: PublishCommand; code: string; field?: string }[] = [
+      { cmd: { ...base, producer: "gemeente.schiedam" }, code: "NOT_A_PRODUCER" },
+      { cmd: { ...base, grondslag: "wet-brp" }, code: "LEGAL_BASIS_NOT_ALLOWED" },
+      { cmd: { ...base, purpose: "lsi-samenwerking" }, code: "PURPOSE_NOT_ALLOWED" },
+      { cmd: { ...base, topic: `events.${ACCIDENT}` }, code: "UNKNOWN_TOPIC" },
+      {
+        cmd: { ...base, payload: { ...(base.payload as object), severity: "MINOR" } },
+        code: "SCHEMA_VIOLATION",
+        field: "severity",
+      },
+      {
+        cmd: { ...base, payload: { ...(base.payload as object), victim } },
+        code: "INVALID_IDENTIFIER",
+        field: "victim.bsn",
+      },
+    ];
+    const traces = new Map<string, (typeof cases)[number]>();
+    for (const c of cases) {
+      const trace = newTrace();
+      traces.set(trace.traceId, c);
+      const err = await gateway.publisher
+        .publish({ ...c.cmd, idempotencyKey: uniqueName("idem"), traceparent: trace.traceparent })
+        .then(
+          () => undefined,
+          (e: unknown) => e as GatewayError,
+        );
+      expect(err, c.code).toMatchObject({ code: c.code, ...(c.field ? { field: c.field } : {}) });
+    }
+    const rejects = await readUntil(stack, {
+      topic: AUDIT_TOPIC,
+      from: since,
+      map: auditRecord,
+      found: (seen) => [...traces.keys()].every((t) => seen.some((r) => r?.traceId === t)),
+    }).then((seen) => seen.filter((r) => traces.has(r.traceId)));
+    expect(rejects).toHaveLength(cases.length);
+    for (const r of rejects) {
+      const c = traces.get(r.traceId);
+      expect(r, c?.code).toMatchObject({
+        action: "REJECT",
+        topic: c?.cmd.topic,
+        producer: c?.cmd.producer,
+        reasonCode: c?.code,
+        recipient: null,
+        channel: "http",
+        fields: [],
+      });
+      expect(r.text, c?.code).not.toContain(bsn);
+      expect(r.text, c?.code).not.toContain("123456789");
+    }
   });
 
-  it("a malformed record on an ingress topic lands in rejected.<party> and the next valid one passes", async () => {
-    const party = as(uitlener);
+  it("a refused record on an ingress topic lands in rejected.<party>, is audited as a REJECT, and the next valid one passes", async () => {
+    const party = as(UITLENER);
     const producer = testKafka(stack, party).producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const ref = uniqueName("ingress");
     const { id } = await fetch(
-      `${stack.registry.url}/subjects/events.arbo.accident-reported-value/versions/latest`,
+      `${stack.registry.url}/subjects/events.${ACCIDENT}-value/versions/latest`,
     ).then((r) => r.json() as Promise<{ id: number }>);
     const headers = {
-      "grondslag-topic": "arbo.accident-reported",
+      "grondslag-topic": ACCIDENT,
       grondslag: "arbowet-art9",
       doelbinding: "ongevalsmelding",
     };
@@ -156,33 +299,74 @@ describe("gateway core against the real stack", () => {
         0x03,
       ]),
     );
-    const valid = toWire(
-      id,
-      encodeEvent("arbo.accident-reported", {
-        ...exampleEvent("arbo.accident-reported"),
-        reportReference: ref,
-      }),
-    );
+    const event = { ...exampleEvent(ACCIDENT), reportReference: ref };
+    const valid = toWire(id, encodeEvent(ACCIDENT, event));
+    const malformed = newTrace();
+    const wrongPurpose = newTrace();
     await producer.send({
-      topic: `ingress.${uitlener}`,
+      topic: `ingress.${UITLENER}`,
       acks: -1,
       messages: [
-        { key: "90000001", value: hostile, headers: { ...headers, "idempotency-key": uniqueName("bad") } },
+        {
+          key: "90000001",
+          value: hostile,
+          headers: { ...headers, "idempotency-key": uniqueName("bad"), traceparent: malformed.traceparent },
+        },
+        {
+          // Well formed, with a BSN in it, under a purpose the producer entry does not name.
+          key: "90000001",
+          value: valid,
+          headers: {
+            ...headers,
+            doelbinding: "lsi-samenwerking",
+            "idempotency-key": uniqueName("purpose"),
+            traceparent: wrongPurpose.traceparent,
+          },
+        },
         { key: "90000001", value: valid, headers: { ...headers, "idempotency-key": uniqueName("good") } },
       ],
     });
     await producer.disconnect();
 
     const rejected = await readUntil(stack, {
-      topic: `rejected.${uitlener}`,
+      topic: `rejected.${UITLENER}`,
       user: party,
+      from: since,
       map: (m) => (m.value?.equals(hostile) ? header(m.headers, H.reasonCode) : undefined),
       found: (seen) => seen.length > 0,
     });
     expect(rejected[0]).toBe("MALFORMED_RECORD");
+    const audited = await readUntil(stack, {
+      topic: AUDIT_TOPIC,
+      from: since,
+      map: (m, p) => {
+        const r = auditRecord(m, p);
+        return r && [malformed.traceId, wrongPurpose.traceId].includes(r.traceId) ? r : undefined;
+      },
+      found: (seen) => new Set(seen.map((r) => r.traceId)).size === 2,
+    });
+    const common = {
+      action: "REJECT",
+      topic: ACCIDENT,
+      producer: UITLENER,
+      recipient: null,
+      channel: "kafka",
+    };
+    expect(audited.find((r) => r.traceId === malformed.traceId)).toMatchObject({
+      ...common,
+      reasonCode: "MALFORMED_RECORD",
+    });
+    expect(audited.find((r) => r.traceId === wrongPurpose.traceId)).toMatchObject({
+      ...common,
+      reasonCode: "PURPOSE_NOT_ALLOWED",
+      purpose: "lsi-samenwerking",
+    });
+    for (const r of audited) expect(r.text).not.toContain(event.victim.bsn);
+
     const nla = await readUntil(stack, {
-      topic: "deliver.nla.arbo.accident-reported",
+      topic: `deliver.nla.${ACCIDENT}`,
       user: as("nla"),
+      from: since,
       map: delivered,
       found: (seen) => seen.some((d) => d.value.reportReference === ref),
     });
@@ -191,25 +375,27 @@ describe("gateway core against the real stack", () => {
 
   it("a registration gap reaches only the municipality it concerns", async () => {
     const receipt = await gateway.publisher.publish({
-      topic: "loonaangifte.registration-gap",
+      topic: GAP,
       producer: "uwv",
       grondslag: "wet-brp",
       purpose: "brp-adreskwaliteit",
       idempotencyKey: uniqueName("gap"),
       traceparent: undefined,
-      payload: exampleEvent("loonaangifte.registration-gap"),
+      payload: exampleEvent(GAP),
       channel: "http",
     });
     await readUntil(stack, {
-      topic: "deliver.gemeente.horst-aan-de-maas.loonaangifte.registration-gap",
+      topic: `deliver.gemeente.horst-aan-de-maas.${GAP}`,
       user: as("gemeente.horst-aan-de-maas"),
+      from: since,
       map: delivered,
       found: (seen) => seen.some((d) => d.eventId === receipt.eventId),
     });
     // Both deliveries of one event are written together: once Horst has it, Schiedam would have it too.
     const schiedam = await readToEnd(stack, {
-      topic: "deliver.gemeente.schiedam.loonaangifte.registration-gap",
+      topic: `deliver.gemeente.schiedam.${GAP}`,
       user: as("gemeente.schiedam"),
+      from: since,
       map: (m) => header(m.headers, H.eventId),
     });
     expect(schiedam).not.toContain(receipt.eventId);
@@ -219,79 +405,269 @@ describe("gateway core against the real stack", () => {
     const cmd = accident(uniqueName("ref"));
     const bsn = (cmd.payload as { victim: { bsn: string } }).victim.bsn;
     const receipt = await gateway.publisher.publish(cmd);
-    const records = await readUntil(stack, {
-      topic: "audit.log",
-      map: (m) => {
-        const text = m.value?.toString() ?? "";
-        return text.includes(receipt.eventId) ? text : undefined;
-      },
-      found: (seen) => seen.filter((t) => t.includes('"DISCLOSE"')).length >= 2,
-    });
-    const parsed = records.map(
-      (t) => JSON.parse(t) as { action: string; recipient: string | null; subjects: unknown[] },
+    const records = await auditOf(
+      receipt.eventId,
+      (seen) => seen.filter((r) => r.action === "DISCLOSE").length >= 2,
     );
-    expect(parsed.map((r) => `${r.action}:${r.recipient ?? "-"}`).sort()).toEqual([
+    expect(records.map((r) => `${r.action}:${r.recipient ?? "-"}`).sort()).toEqual([
       "COLLECT:-",
       "DISCLOSE:nla",
       "DISCLOSE:uwv",
     ]);
-    expect(parsed.every((r) => r.subjects.length > 0)).toBe(true);
-    for (const t of records) expect(t).not.toContain(bsn);
+    expect(records.every((r) => r.subjects.length > 0)).toBe(true);
+    expect(records.find((r) => r.action === "COLLECT")?.subjects).toContainEqual({
+      type: "bsn",
+      pseudonym: pseudonymiser.pseudonym("bsn", bsn),
+    });
+    for (const r of records) expect(r.text).not.toContain(bsn);
   });
 
-  it("replaying every canonical topic from the start (a crash before any commit) discloses nothing twice", async () => {
+  it("a delivery's DISCLOSE record is on audit.log before the delivery is", async () => {
     const receipt = await gateway.publisher.publish(accident(uniqueName("ref")));
-    await readUntil(stack, {
-      topic: "deliver.nla.arbo.accident-reported",
+    // The moment nla can read its delivery, the audit log's end offsets must already cover the DISCLOSE record.
+    let auditEndsAtDelivery: Offsets | undefined;
+    const [seen] = await readUntil(stack, {
+      topic: `deliver.nla.${ACCIDENT}`,
       user: as("nla"),
-      map: (m) => header(m.headers, H.eventId),
-      found: (seen) => seen.includes(receipt.eventId),
+      from: since,
+      map: async (m, p) => {
+        if (header(m.headers, H.eventId) !== receipt.eventId) return undefined;
+        auditEndsAtDelivery ??= await endOffsets(stack, [AUDIT_TOPIC]);
+        return delivered(m, p);
+      },
+      found: (s) => s.length > 0,
     });
-    // New consumer groups start at the beginning of every canonical topic: the worst replay there is.
-    const groupPrefix = `grondslag.gateway.${uniqueName("replay")}`;
-    const replay = createGateway({ ...config, groupPrefix, workers: ["delivery"] }, pino({ level: "warn" }));
-    await replay.start();
+    const disclose = (
+      await auditOf(receipt.eventId, (s) => s.some((r) => r.action === "DISCLOSE" && r.recipient === "nla"))
+    ).find((r) => r.action === "DISCLOSE" && r.recipient === "nla");
+    expect(seen).toBeDefined();
+    expect(disclose).toBeDefined();
+    // The delivery carries the DISCLOSE record's span: it is the delivery that record announces.
+    expect(seen?.spanId).toBe(disclose?.spanId);
+    const end = auditEndsAtDelivery?.[AUDIT_TOPIC]?.find((e) => e.partition === disclose?.partition);
+    expect(BigInt(disclose?.offset ?? "-1")).toBeLessThan(BigInt(end?.offset ?? "0"));
+    // Kafka's CreateTime is stamped when the client sends: the audit write was sent (and acknowledged) first.
+    expect(disclose?.timestamp).toBeLessThanOrEqual(seen?.timestamp ?? 0);
+  });
+
+  it("a gateway that cannot write audit.log delivers nothing", { timeout: 150_000 }, async () => {
+    // A principal of its own with everything the delivery worker needs except WRITE on audit.log. It may DESCRIBE
+    // audit.log, so its writes get past metadata and are refused per partition by the broker: a write of DISCLOSE
+    // records and deliveries in one request would then append the deliveries (seen failing so), while with only
+    // metadata refused kafkajs fails the whole request. Resources without the trailing dot ("events", not
+    // "events.") and operations provisioning never derives: its reconciliation and the provisioning spec, which
+    // may run beside this one, count every ACL on a managed topic name as theirs.
+    const user = {
+      name: uniqueName("grondslag.test.noaudit"),
+      password: crypto.randomBytes(18).toString("hex"),
+    };
+    const acls = [
+      {
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: "events",
+        pattern: ResourcePatternTypes.PREFIXED,
+      },
+      {
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: "deliver",
+        pattern: ResourcePatternTypes.PREFIXED,
+      },
+      {
+        resourceType: AclResourceTypes.GROUP,
+        resourceName: `${user.name}.`,
+        pattern: ResourcePatternTypes.PREFIXED,
+      },
+      {
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: "audit",
+        pattern: ResourcePatternTypes.PREFIXED,
+        operation: AclOperationTypes.DESCRIBE,
+      },
+    ].map((a) => ({
+      resourceType: a.resourceType,
+      resourceName: a.resourceName,
+      resourcePatternType: a.pattern,
+      principal: `User:${user.name}`,
+      host: "*",
+      operation: a.operation ?? AclOperationTypes.ALL,
+      permissionType: AclPermissionTypes.ALLOW,
+    }));
     const admin = testKafka(stack).admin();
     await admin.connect();
-    try {
-      await waitFor(
-        "the replay to reach the end of the canonical topics",
-        async () => {
-          const committed = await admin.fetchOffsets({ groupId: `${groupPrefix}.deliver` });
-          for (const t of committed) {
-            const ends = await admin.fetchTopicOffsets(t.topic);
-            for (const e of ends) {
-              const at = t.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1";
-              if (e.high !== e.low && at !== e.high) return undefined;
-            }
-          }
-          return committed.length > 0 ? true : undefined;
-        },
-        { timeoutMs: 90_000, intervalMs: 500 },
-      );
-    } finally {
-      await admin.disconnect();
-      await replay.stop();
-    }
-    const deliveries = await readToEnd(stack, {
-      topic: "deliver.nla.arbo.accident-reported",
-      user: as("nla"),
-      map: (m) => header(m.headers, H.eventId),
-    });
-    expect(deliveries.filter((id) => id === receipt.eventId)).toHaveLength(1);
-    const disclosures = await readToEnd(stack, {
-      topic: "audit.log",
-      map: (m) => {
-        const r = JSON.parse(m.value?.toString() ?? "{}") as {
-          eventId?: string;
-          action?: string;
-          recipient?: string;
-        };
-        return r.eventId === receipt.eventId && r.action === "DISCLOSE" && r.recipient === "nla"
-          ? r
-          : undefined;
+    await upsertScramUsers(stack, [user]);
+    await admin.createAcls({ acl: acls });
+    // A new SCRAM user takes a moment to reach the broker's credential cache; until then kafkajs retries its
+    // login with back-off, which cost 45 s at start.
+    await waitFor(
+      "the new principal to log in",
+      async () => {
+        const probe = testKafka(stack, user).admin();
+        await probe.connect();
+        await probe.disconnect();
+        return true;
       },
-    });
-    expect(disclosures).toHaveLength(1);
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const fatal: Error[] = [];
+    const blindSchema = uniqueDbSchema("int_noaudit");
+    const blind = createGateway(
+      {
+        ...config,
+        kafkaUser: user.name,
+        kafkaPassword: user.password,
+        groupPrefix: user.name,
+        dbSchema: blindSchema,
+        workers: ["delivery"],
+      },
+      pino({ level: "silent" }),
+      () => new Date(),
+      { onFatal: (err) => fatal.push(err) },
+    );
+    try {
+      await startAtEnd(blind);
+      const receipt = await gateway.publisher.publish(accident(uniqueName("ref")));
+      // This spec's own gateway delivers the event (with its DISCLOSE records); wait for those, and for the blind
+      // gateway's worker to stop on the one thing its principal may not do: write audit.log (kafkajs treats a
+      // topic authorization failure as fatal, so the worker does not retry).
+      await auditOf(receipt.eventId, (s) => s.filter((r) => r.action === "DISCLOSE").length >= 2);
+      await waitFor(
+        "the gateway without audit rights to fail writing its DISCLOSE records",
+        () => Promise.resolve(fatal.length > 0 ? true : undefined),
+        { timeoutMs: 45_000, intervalMs: 250 },
+      );
+      expect(fatal[0]?.message).toMatch(/not authorized/i);
+
+      // Every delivery of the event on every delivery topic carries the span of a DISCLOSE record (from any
+      // gateway); the blind gateway's would carry a span no audit record names.
+      const disclosures = await readToEnd(stack, {
+        topic: AUDIT_TOPIC,
+        from: since,
+        map: (m, p) => {
+          const r = auditRecord(m, p);
+          return r?.eventId === receipt.eventId && r.action === "DISCLOSE" ? r.spanId : undefined;
+        },
+      });
+      for (const consumer of ["nla", "uwv"]) {
+        const deliveries = await readToEnd(stack, {
+          topic: `deliver.${consumer}.${ACCIDENT}`,
+          user: as(consumer),
+          from: since,
+          map: delivered,
+        }).then((all) => all.filter((d) => d.eventId === receipt.eventId));
+        expect(deliveries.length, consumer).toBeGreaterThan(0);
+        for (const d of deliveries) expect(disclosures, consumer).toContain(d.spanId);
+      }
+    } finally {
+      await blind.stop();
+      await dropDbSchema(stack, blindSchema);
+      await admin.deleteAcls({
+        filters: acls.map(
+          ({
+            resourceType,
+            resourceName,
+            resourcePatternType,
+            principal,
+            host,
+            operation,
+            permissionType,
+          }) => ({
+            resourceType,
+            resourceName,
+            resourcePatternType,
+            principal,
+            host,
+            operation,
+            permissionType,
+          }),
+        ),
+      });
+      await admin.disconnect();
+      await deleteScramUsers(stack, [user.name]);
+    }
   });
+
+  it(
+    "replaying every canonical topic from this spec's start (a crash before any commit) discloses nothing twice",
+    { timeout: 150_000 },
+    async () => {
+      const cmd = accident(uniqueName("ref"));
+      const bsn = (cmd.payload as { victim: { bsn: string } }).victim.bsn;
+      const receipt = await gateway.publisher.publish(cmd);
+      await auditOf(receipt.eventId, (s) => s.filter((r) => r.action === "DISCLOSE").length >= 2);
+      // A new consumer group for the delivery worker, started where this spec's gateway started: the worst replay
+      // of everything this gateway has delivered. (From the very beginning, a used stack's whole history would
+      // count, with nothing of it in this spec's database schema.)
+      const groupPrefix = uniqueName("grondslag.gateway.int-replay");
+      const replay = createGateway(
+        { ...config, groupPrefix, workers: ["delivery"] },
+        pino({ level: "warn" }),
+      );
+      const canonical = replay.kafkaTopics().canonical;
+      const group = `${groupPrefix}.deliver`;
+      const admin = testKafka(stack).admin();
+      await admin.connect();
+      try {
+        await startGroupAt(stack, group, pick(since, canonical));
+        const target = await endOffsets(stack, canonical);
+        let behind: string[] = [];
+        await replay.start();
+        await waitFor(
+          "the replay to reach the end of every canonical topic",
+          async () => {
+            // Named topics: without them kafkajs 2.2.4 returns only topics the group has committed, which can
+            // look finished before the canonical topic of this event is replayed at all.
+            const committed = await admin.fetchOffsets({ groupId: group, topics: canonical });
+            behind = [];
+            for (const t of committed) {
+              for (const e of target[t.topic] ?? []) {
+                const at = t.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1";
+                if (BigInt(at) < BigInt(e.offset))
+                  behind.push(`${t.topic}:${e.partition} at ${at} of ${e.offset}`);
+              }
+            }
+            return behind.length === 0 && committed.length === canonical.length ? true : undefined;
+          },
+          { timeoutMs: 90_000, intervalMs: 500, onTimeout: () => `behind: ${behind.join(", ")}` },
+        );
+      } finally {
+        await admin.disconnect();
+        await replay.stop();
+      }
+
+      const canonicalRecords = await readToEnd(stack, {
+        topic: `events.${ACCIDENT}`,
+        from: since,
+        map: (m) => (header(m.headers, H.eventId) === receipt.eventId ? m.offset : undefined),
+      });
+      expect(canonicalRecords).toHaveLength(1);
+      const audit = await readToEnd(stack, {
+        topic: AUDIT_TOPIC,
+        from: since,
+        map: (m, p) => {
+          const r = auditRecord(m, p);
+          return r?.eventId === receipt.eventId && ours(r) ? r : undefined;
+        },
+      });
+      expect(audit.map((r) => `${r.action}:${r.recipient ?? "-"}`).sort()).toEqual([
+        "COLLECT:-",
+        "DISCLOSE:nla",
+        "DISCLOSE:uwv",
+      ]);
+      for (const r of audit) expect(r.text).not.toContain(bsn);
+      for (const consumer of ["nla", "uwv"]) {
+        const span = audit.find((r) => r.action === "DISCLOSE" && r.recipient === consumer)?.spanId;
+        const deliveries = await readToEnd(stack, {
+          topic: `deliver.${consumer}.${ACCIDENT}`,
+          user: as(consumer),
+          from: since,
+          map: delivered,
+        }).then((all) => all.filter((d) => d.eventId === receipt.eventId));
+        // Other gateways on the stack deliver the same event under spans of their own DISCLOSE records.
+        expect(
+          deliveries.filter((d) => d.spanId === span),
+          consumer,
+        ).toHaveLength(1);
+      }
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import { partiesMatching } from "@grondslag/contracts";
-import { GATEWAY } from "@grondslag/contracts/provision";
+import { canonicalTopic, GATEWAY, ingressTopic } from "@grondslag/contracts/provision";
 import type { Topic } from "@grondslag/schemas";
 import kafkajs from "kafkajs";
 import type { Logger } from "pino";
@@ -30,6 +30,11 @@ export interface GatewayConfig {
   groupPrefix?: string;
   /** Which Kafka workers this instance runs (default both): they scale separately by partitions. */
   workers?: readonly ("delivery" | "ingress")[];
+  /**
+   * The parties whose `ingress.<party>` this instance reads (default every producing party). Two gateways with
+   * consumer groups of their own would otherwise both take every ingress record: tests give each gateway its party.
+   */
+  ingressParties?: readonly string[];
 }
 
 export interface GatewayHooks {
@@ -96,7 +101,12 @@ export function createGateway(
   });
   const subscriptions = createSubscriptions({
     ...common,
-    newConsumer: (groupId) => kafka.consumer({ groupId, allowAutoTopicCreation: false }),
+    // The mailboxes' groups follow the prefix too, so an instance with groups of its own shares no mailbox.
+    newConsumer: (groupId) =>
+      kafka.consumer({
+        groupId: groupId.startsWith(`${GATEWAY}.`) ? `${groups}${groupId.slice(GATEWAY.length)}` : groupId,
+        allowAutoTopicCreation: false,
+      }),
     log: log.child({ component: "subscriptions" }),
   });
   const admin = kafka.admin();
@@ -118,6 +128,21 @@ export function createGateway(
     },
   };
 
+  /** The topics the workers read once started: tests start fresh groups at their end offsets. */
+  function kafkaTopics() {
+    const current = catalogue.current();
+    const topics = Object.keys(current.topics) as Topic[];
+    const producers = new Set(
+      Object.values(current.topics).flatMap(
+        (c) => c?.producers.flatMap((p) => partiesMatching(current, p.party).map((x) => x.id)) ?? [],
+      ),
+    );
+    const parties = [...producers]
+      .filter((p) => !config.ingressParties || config.ingressParties.includes(p))
+      .sort();
+    return { topics, parties, canonical: topics.map(canonicalTopic), ingress: parties.map(ingressTopic) };
+  }
+
   return {
     publisher,
     subscriptions,
@@ -125,20 +150,15 @@ export function createGateway(
     catalogue,
     admin: () => admin,
     groups: [`${groups}.deliver`, `${groups}.ingress`],
+    kafkaTopics,
     async start() {
       await migrate(pool, config.dbSchema);
       await rawProducer.connect();
       await admin.connect();
-      const current = catalogue.current();
-      const topics = Object.keys(current.topics) as Topic[];
-      const producers = new Set(
-        Object.values(current.topics).flatMap(
-          (c) => c?.producers.flatMap((p) => partiesMatching(current, p.party).map((x) => x.id)) ?? [],
-        ),
-      );
+      const { topics, parties } = kafkaTopics();
       const workers = config.workers ?? ["delivery", "ingress"];
       if (workers.includes("delivery")) await delivery.start(topics);
-      if (workers.includes("ingress")) await ingress.start([...producers].sort());
+      if (workers.includes("ingress")) await ingress.start(parties);
       catalogue.watch();
     },
     async stop() {
