@@ -1,5 +1,6 @@
+import crypto from "node:crypto";
 import { partiesMatching } from "@grondslag/contracts";
-import { GATEWAY } from "@grondslag/contracts/provision";
+import { canonicalTopic, GATEWAY, ingressTopic } from "@grondslag/contracts/provision";
 import type { Topic } from "@grondslag/schemas";
 import kafkajs from "kafkajs";
 import type { Logger } from "pino";
@@ -10,7 +11,7 @@ import { CatalogueHolder } from "./core/catalogue";
 import { migrate } from "./core/db";
 import { createDelivery } from "./core/delivery";
 import { createIngress } from "./core/ingress";
-import { BatchingProducer, createKafka } from "./core/kafka";
+import { BatchingProducer, createKafka, StallWatch } from "./core/kafka";
 import { createPublisher } from "./core/publisher";
 import { SchemaIds } from "./core/schema-ids";
 import { createSubscriptions } from "./core/subscriptions";
@@ -30,6 +31,10 @@ export interface GatewayConfig {
   groupPrefix?: string;
   /** Which Kafka workers this instance runs (default both): they scale separately by partitions. */
   workers?: readonly ("delivery" | "ingress")[];
+  /** A worker whose committed offsets stand still this long while records wait makes the gateway unready. */
+  stallMs?: number;
+  /** Write each producer flush as one Kafka transaction (default true): an event and its COLLECT record together. */
+  transactional?: boolean;
 }
 
 export interface GatewayHooks {
@@ -58,11 +63,20 @@ export function createGateway(
     log,
   });
   // The Java-compatible murmur2 partitioner: a KvK key lands on the same partition as from a Java client.
+  const transactional = config.transactional ?? true;
+  // One transactional id per instance, under the gateway's prefix (its ACL): instances never fence each other.
+  const transactionalId = `${groups}.tx.${crypto.randomUUID()}`;
   const rawProducer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    ...(transactional ? { transactionalId, idempotent: true, maxInFlightRequests: 1 } : {}),
   });
-  const producer = new BatchingProducer(rawProducer, { lingerMs: 2, maxMessages: 1000 });
+  const producer = new BatchingProducer(rawProducer, {
+    lingerMs: 2,
+    maxMessages: 1000,
+    transactional,
+    log: log.child({ component: "producer" }),
+  });
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
   const schemaIds = new SchemaIds(config.registryUrl);
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
@@ -100,6 +114,12 @@ export function createGateway(
     log: log.child({ component: "subscriptions" }),
   });
   const admin = kafka.admin();
+  const stallMs = config.stallMs ?? 60_000;
+  const watches = {
+    delivery: new StallWatch(() => admin, `${groups}.deliver`, stallMs),
+    ingress: new StallWatch(() => admin, `${groups}.ingress`, stallMs),
+  };
+  const watched: { delivery: string[]; ingress: string[] } = { delivery: [], ingress: [] };
 
   const readiness: Readiness = {
     async check() {
@@ -113,8 +133,25 @@ export function createGateway(
           () => false,
         ),
       ]);
-      // A crashed worker means events no longer flow, whatever the broker answers.
-      return { kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(), registry: registryOk };
+      // A crashed or stalled worker means events no longer flow, whatever the broker answers.
+      const reasons: string[] = [];
+      for (const [name, worker] of [
+        ["delivery", delivery],
+        ["ingress", ingress],
+      ] as const) {
+        const crash = worker.crashed();
+        if (crash) reasons.push(`${name} worker crashed: ${crash.message}`);
+        else if (kafkaOk) {
+          const stall = await watches[name].check(watched[name]).catch(() => undefined);
+          if (stall) reasons.push(stall);
+        }
+      }
+      return {
+        kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(),
+        registry: registryOk,
+        workers: reasons.length === 0,
+        ...(reasons.length > 0 ? { reasons } : {}),
+      };
     },
   };
 
@@ -137,8 +174,14 @@ export function createGateway(
         ),
       );
       const workers = config.workers ?? ["delivery", "ingress"];
-      if (workers.includes("delivery")) await delivery.start(topics);
-      if (workers.includes("ingress")) await ingress.start([...producers].sort());
+      if (workers.includes("delivery")) {
+        await delivery.start(topics);
+        watched.delivery = topics.map(canonicalTopic);
+      }
+      if (workers.includes("ingress")) {
+        await ingress.start([...producers].sort());
+        watched.ingress = [...producers].sort().map(ingressTopic);
+      }
       catalogue.watch();
     },
     async stop() {
