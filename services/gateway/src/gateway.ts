@@ -120,6 +120,19 @@ export function createGateway(
     ingress: new StallWatch(() => admin, `${groups}.ingress`, stallMs),
   };
   const watched: { delivery: string[]; ingress: string[] } = { delivery: [], ingress: [] };
+  // Lag takes an admin round trip per topic: measured in the background, so /readyz answers within its deadline
+  // with the verdict of the last measurement (at most one in flight).
+  const stalls: { delivery?: string | undefined; ingress?: string | undefined } = {};
+  let measuring: Promise<void> | undefined;
+  const refreshStalls = () => {
+    measuring ??= Promise.all(
+      (["delivery", "ingress"] as const).map(async (name) => {
+        stalls[name] = await watches[name].check(watched[name]).catch(() => stalls[name]);
+      }),
+    )
+      .then(() => undefined)
+      .finally(() => (measuring = undefined));
+  };
 
   const readiness: Readiness = {
     async check() {
@@ -141,11 +154,9 @@ export function createGateway(
       ] as const) {
         const crash = worker.crashed();
         if (crash) reasons.push(`${name} worker crashed: ${crash.message}`);
-        else if (kafkaOk) {
-          const stall = await watches[name].check(watched[name]).catch(() => undefined);
-          if (stall) reasons.push(stall);
-        }
+        else if (stalls[name]) reasons.push(stalls[name]);
       }
+      if (kafkaOk) refreshStalls();
       return {
         kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(),
         registry: registryOk,
