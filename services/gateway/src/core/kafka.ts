@@ -65,7 +65,7 @@ const utf8 = (v: string | Buffer | null | undefined) =>
  */
 export function recordBytes(m: Message): number {
   let n = 61 + 5 + 1 + 10 + 5 + 5 + 5 + 5;
-  n += utf8(m.key) + utf8(m.value as Buffer | string | null | undefined);
+  n += utf8(m.key) + utf8(m.value);
   for (const [k, v] of Object.entries(m.headers ?? {})) {
     for (const one of Array.isArray(v) ? v : [v]) n += 10 + Buffer.byteLength(k) + utf8(one);
   }
