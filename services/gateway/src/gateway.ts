@@ -76,7 +76,10 @@ export function createGateway(
           maxInFlightRequests: 1,
           // A transaction begun right after a commit can be answered CONCURRENT_TRANSACTIONS while the broker
           // still writes the markers (seen in the bench); kafkajs retries it after its 300 ms default, which
-          // stalls every publish behind it. Retry sooner, as often, over about as long in all (≈13 s).
+          // stalls every publish behind it. Retry sooner, over about as long in all (≈13 s). kafkajs warns that
+          // limited retries may break exactly-once: here a write that gives up aborts its transaction, so nothing
+          // half-written becomes visible, and its default (unlimited) would hang publishes through an outage
+          // instead of answering 503.
           retry: { initialRetryTime: 50, retries: 8 },
         }
       : {}),

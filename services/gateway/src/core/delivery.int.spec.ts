@@ -8,6 +8,7 @@ import { databaseUrl, REPO_ROOT } from "@grondslag/infra";
 import { exampleEvent, rawSchema } from "@grondslag/schemas";
 import { readUntil, testCredentialsFile, testStack, uniqueName } from "@grondslag/infra/test";
 import type { KafkaMessage } from "kafkajs";
+import pg from "pg";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createGateway } from "../gateway";
@@ -16,32 +17,38 @@ import { H, header } from "./wire";
 const stack = testStack();
 const credentials = testCredentialsFile();
 const as = (name: string) => ({ name, password: readCredential(credentials, name) });
-const TOPIC = "arbo.accident-reported";
-const KVK = "90000001";
+// A topic no other spec publishes, so the stock gateways of a parallel run deliver nothing this spec must tell
+// apart, and this spec's gateway (its own catalogue, dedupe tables and group) touches no other spec's events.
+const TOPIC = "huisvesting.violation-found";
+const KVK = "90000002";
+const VIEWER = "szw.toelating";
 
-/** The contracts, with uwv's view of accidents losing subjectKvk (the canonical key). */
-function contractsWithoutKeyForUwv(): string {
+/** The contracts of TOPIC alone, with szw.toelating's view losing subjectKvk (the canonical key). */
+function contractsWithoutKeyForViewer(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-contracts-"));
   fs.cpSync(path.join(REPO_ROOT, "contracts", "data"), dir, { recursive: true });
+  for (const f of fs.readdirSync(path.join(dir, "topics"))) {
+    if (f !== `${TOPIC}.yaml`) fs.rmSync(path.join(dir, "topics", f));
+  }
   const file = path.join(dir, "topics", `${TOPIC}.yaml`);
   const text = fs.readFileSync(file, "utf8");
-  const uwv = text.indexOf("  - party: uwv");
-  const key = text.indexOf("      - subjectKvk\n", uwv);
-  expect(uwv).toBeGreaterThan(0);
-  expect(key).toBeGreaterThan(uwv);
+  const at = text.indexOf(`  - party: ${VIEWER}`);
+  const key = text.indexOf("      - subjectKvk\n", at);
+  expect(at).toBeGreaterThan(0);
+  expect(key).toBeGreaterThan(at);
   fs.writeFileSync(file, text.slice(0, key) + text.slice(key + "      - subjectKvk\n".length));
   return dir;
 }
 
 describe("delivery keys follow the consumer's view", () => {
   it("a view without the key field gets a keyed pseudonym on the Kafka key, stable per company; one with it gets the KvK", async () => {
-    const dir = contractsWithoutKeyForUwv();
+    const dir = contractsWithoutKeyForViewer();
     const catalogue = loadCatalogue(dir);
-    const entry = catalogue.topics[TOPIC]?.consumers.find((c) => c.party === "uwv");
+    const entry = catalogue.topics[TOPIC]?.consumers.find((c) => c.party === VIEWER);
     expect(entry?.fields).not.toContain("subjectKvk");
     // Provisioning registers each view; this view is the test's own, so the test registers it (BACKWARD allows a
     // field fewer) and removes it again afterwards.
-    const subject = subjectOf(`deliver.uwv.${TOPIC}`);
+    const subject = subjectOf(`deliver.${VIEWER}.${TOPIC}`);
     const schema = projectSchema(rawSchema(TOPIC), entry?.fields ?? []);
     const registered = await fetch(`${stack.registry.url}/subjects/${subject}/versions`, {
       method: "POST",
@@ -50,6 +57,8 @@ describe("delivery keys follow the consumer's view", () => {
     });
     expect(registered.status).toBe(200);
     const viewId = ((await registered.json()) as { id: number }).id;
+    const dbSchema = `gateway_${uniqueName("keys").replace(/-/g, "_")}`;
+    const pool = new pg.Pool({ connectionString: databaseUrl(stack.postgres), max: 1 });
 
     const gateway = createGateway(
       {
@@ -58,7 +67,7 @@ describe("delivery keys follow the consumer's view", () => {
         kafkaPassword: readCredential(credentials, "grondslag.gateway"),
         registryUrl: stack.registry.url,
         databaseUrl: databaseUrl(stack.postgres),
-        dbSchema: "gateway",
+        dbSchema,
         pseudonymKey: crypto.randomBytes(32),
         contractsDir: dir,
         groupPrefix: `grondslag.gateway.${uniqueName("keys")}`,
@@ -71,30 +80,30 @@ describe("delivery keys follow the consumer's view", () => {
       const publish = () =>
         gateway.publisher.publish({
           topic: TOPIC,
-          producer: `uitlener.${KVK}`,
-          grondslag: "arbowet-art9",
-          purpose: "ongevalsmelding",
+          producer: "inspectie.snf",
+          grondslag: "waadi-wtta-gegevensuitwisseling",
+          purpose: "normenkader-toetsing",
           idempotencyKey: uniqueName("key"),
           traceparent: undefined,
-          payload: { ...exampleEvent(TOPIC), subjectKvk: KVK, reportReference: uniqueName("ref") },
+          payload: { ...exampleEvent(TOPIC), subjectKvk: KVK },
           channel: "http",
         });
       const [a, b] = [await publish(), await publish()];
       const ours = new Set([a.eventId, b.eventId]);
       // Other gateways of the run may deliver the same events under the stock contracts: this gateway's
       // deliveries are the ones encoded with the view it was given.
-      const uwv = await readUntil(stack, {
-        topic: `deliver.uwv.${TOPIC}`,
-        user: as("uwv"),
+      const viewer = await readUntil(stack, {
+        topic: `deliver.${VIEWER}.${TOPIC}`,
+        user: as(VIEWER),
         map: (m: KafkaMessage) =>
           ours.has(header(m.headers, H.eventId) ?? "") && m.value?.readInt32BE(1) === viewId ? m : undefined,
         found: (seen) => new Set(seen.map((m) => header(m.headers, H.eventId))).size === 2,
         timeoutMs: 90_000,
       });
-      const keys = uwv.map((m) => m.key?.toString() ?? "");
+      const keys = viewer.map((m) => m.key?.toString() ?? "");
       expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(keys.every((k) => k === keys[0])).toBe(true);
-      for (const m of uwv) {
+      for (const m of viewer) {
         expect(m.key?.includes(KVK)).toBe(false);
         expect(m.value?.includes(KVK)).toBe(false);
       }
@@ -105,7 +114,7 @@ describe("delivery keys follow the consumer's view", () => {
         found: (seen) => seen.length >= 2,
         timeoutMs: 60_000,
       });
-      expect(nla.map((m) => m.key?.toString())).toEqual([KVK, KVK]);
+      expect(nla.map((m) => m.key?.toString()).every((k) => k === KVK)).toBe(true);
     } finally {
       await gateway.stop();
       const versions = (await (
@@ -121,6 +130,7 @@ describe("delivery keys follow the consumer's view", () => {
         });
       }
       fs.rmSync(dir, { recursive: true, force: true });
+      await pool.query(`DROP SCHEMA IF EXISTS ${dbSchema} CASCADE`).finally(() => pool.end());
     }
   });
 });
