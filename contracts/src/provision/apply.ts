@@ -43,6 +43,7 @@ export interface ApplyOptions {
 const resourceTypeName: Record<number, AclSpec["resourceType"] | undefined> = {
   [AclResourceTypes.TOPIC]: "TOPIC",
   [AclResourceTypes.GROUP]: "GROUP",
+  [AclResourceTypes.TRANSACTIONAL_ID]: "TRANSACTIONAL_ID",
 };
 const patternName: Record<number, AclSpec["patternType"] | undefined> = {
   [ResourcePatternTypes.LITERAL]: "LITERAL",
@@ -55,7 +56,7 @@ const operationName: Record<number, AclSpec["operation"] | undefined> = {
 
 function toKafkaAcl(a: AclSpec) {
   return {
-    resourceType: a.resourceType === "TOPIC" ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
+    resourceType: AclResourceTypes[a.resourceType],
     resourceName: a.resource,
     resourcePatternType:
       a.patternType === "LITERAL" ? ResourcePatternTypes.LITERAL : ResourcePatternTypes.PREFIXED,

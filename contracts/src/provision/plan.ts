@@ -28,7 +28,7 @@ export interface TopicSpec {
 export type AclOperation = "READ" | "WRITE";
 export interface AclSpec {
   principal: string;
-  resourceType: "TOPIC" | "GROUP";
+  resourceType: "TOPIC" | "GROUP" | "TRANSACTIONAL_ID";
   patternType: "LITERAL" | "PREFIXED";
   resource: string;
   operation: AclOperation;
@@ -181,6 +181,14 @@ export function desiredState(
       patternType: "PREFIXED",
       resource: `${GATEWAY}.`,
       operation: "READ",
+    },
+    // Each gateway instance writes in transactions under an id of its own, `grondslag.gateway.<…>.tx.<uuid>`.
+    {
+      principal: `User:${GATEWAY}`,
+      resourceType: "TRANSACTIONAL_ID",
+      patternType: "PREFIXED",
+      resource: `${GATEWAY}.`,
+      operation: "WRITE",
     },
     {
       principal: `User:${AUDIT_SERVICE}`,

@@ -215,6 +215,14 @@ export async function readToEnd<T>(
       opts.timeoutMs ?? 30_000,
       `reading ${opts.topic} to its end`,
       new Promise<void>((resolve, reject) => {
+        // A transactional writer ends a partition with a commit marker that no message reports: the batch's last
+        // offset does.
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          const high = remaining.get(payload.partition);
+          if (high !== undefined && BigInt(payload.lastOffset) + 1n >= high)
+            remaining.delete(payload.partition);
+          if (remaining.size === 0) resolve();
+        });
         consumer
           .run({
             eachMessage: async ({ partition, message }) => {

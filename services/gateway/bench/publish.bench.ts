@@ -7,12 +7,13 @@ import { performance } from "node:perf_hooks";
 import { loadCatalogue } from "@grondslag/contracts";
 import { applyContracts, readCredential } from "@grondslag/contracts/provision";
 import { acquireStack, CREDENTIALS_FILE, databaseUrl, kafkaClient, waitFor } from "@grondslag/infra";
-import { encodeEvent, exampleEvent } from "@grondslag/schemas";
+import { encodeEvent, exampleEvent, loadSchema } from "@grondslag/schemas";
 import kafkajs from "kafkajs";
 import pino from "pino";
 import { createApp } from "../src/app";
 import { staticKeyStore } from "../src/auth";
 import { ensureDevKeyPair, signToken } from "../src/auth/dev-keys";
+import { assertSafeAvro } from "../src/core/avro-guard";
 import { toWire } from "../src/core/wire";
 import { createGateway, type GatewayConfig } from "../src/gateway";
 import type { PublishCommand } from "../src/ports";
@@ -234,6 +235,16 @@ async function main() {
       });
     }
     await delivery.stop();
+    // The ingress guard's own cost: one walk of a record (CPU only, no I/O), measured here rather than asserted in
+    // a unit test, whose timing would only measure the machine.
+    const type = loadSchema(TOPIC);
+    const sample = encodeEvent(TOPIC, payload(0));
+    rows.push(
+      await timed("Avro guard alone: assertSafeAvro on one accident record (CPU only)", 20 * N, () => {
+        for (let i = 0; i < 20 * N; i++) assertSafeAvro(type, sample);
+        return Promise.resolve();
+      }),
+    );
     await raw.disconnect();
     await new Promise<void>((r) => server.close(() => r()));
     await gateway.stop();

@@ -22,6 +22,8 @@ export const errorCodes = {
     retriable: false,
   },
   PAYLOAD_TOO_LARGE: { status: 413, title: "Payload too large", retriable: false },
+  /** The event as a Kafka record would exceed what the broker takes (an ingress record's invalid text can grow). */
+  RECORD_TOO_LARGE: { status: 413, title: "Event too large for the bus", retriable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported media type", retriable: false },
   RATE_LIMITED: { status: 429, title: "Rate limited", retriable: true },
   /** HTTP edge: the party already holds its limit of open streams or long polls on this instance. */

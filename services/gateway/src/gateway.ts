@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { partiesMatching } from "@grondslag/contracts";
 import { canonicalTopic, GATEWAY, ingressTopic } from "@grondslag/contracts/provision";
 import type { Topic } from "@grondslag/schemas";
@@ -10,7 +11,7 @@ import { CatalogueHolder } from "./core/catalogue";
 import { migrate } from "./core/db";
 import { createDelivery } from "./core/delivery";
 import { createIngress } from "./core/ingress";
-import { BatchingProducer, createKafka } from "./core/kafka";
+import { BatchingProducer, createKafka, StallWatch } from "./core/kafka";
 import { createPublisher } from "./core/publisher";
 import { SchemaIds } from "./core/schema-ids";
 import { createSubscriptions } from "./core/subscriptions";
@@ -35,6 +36,10 @@ export interface GatewayConfig {
    * consumer groups of their own would otherwise both take every ingress record: tests give each gateway its party.
    */
   ingressParties?: readonly string[];
+  /** A worker whose committed offsets stand still this long while records wait makes the gateway unready. */
+  stallMs?: number;
+  /** Write each producer flush as one Kafka transaction (default true): an event and its COLLECT record together. */
+  transactional?: boolean;
 }
 
 export interface GatewayHooks {
@@ -63,11 +68,46 @@ export function createGateway(
     log,
   });
   // The Java-compatible murmur2 partitioner: a KvK key lands on the same partition as from a Java client.
-  const rawProducer = kafka.producer({
+  const transactional = config.transactional ?? true;
+  // One transactional id per instance, under the gateway's prefix (its ACL): instances never fence each other.
+  const transactionalId = `${groups}.tx.${crypto.randomUUID()}`;
+  const txProducer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    ...(transactional
+      ? {
+          transactionalId,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          // A transaction begun right after a commit can be answered CONCURRENT_TRANSACTIONS while the broker
+          // still writes the markers (seen in the bench); kafkajs retries it after its 300 ms default, which
+          // stalls every publish behind it. Retry sooner, over about as long in all (≈13 s). kafkajs warns that
+          // limited retries may break exactly-once: here a write that gives up aborts its transaction, so nothing
+          // half-written becomes visible, and its default (unlimited) would hang publishes through an outage
+          // instead of answering 503.
+          retry: { initialRetryTime: 50, retries: 8 },
+        }
+      : {}),
   });
-  const producer = new BatchingProducer(rawProducer, { lingerMs: 2, maxMessages: 1000 });
+  // Publishing writes in transactions (an event with its COLLECT record). Delivery, refusals and subscriptions
+  // need no atomicity across records (delivery orders DISCLOSE before the delivery by awaiting it), so they keep
+  // a plain producer: a transaction per delivery flush cost three quarters of delivery throughput (bench).
+  const rawProducer = transactional
+    ? kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
+    : txProducer;
+  const publishing = new BatchingProducer(txProducer, {
+    lingerMs: 2,
+    maxMessages: 1000,
+    transactional,
+    log: log.child({ component: "producer" }),
+  });
+  const producer = transactional
+    ? new BatchingProducer(rawProducer, {
+        lingerMs: 2,
+        maxMessages: 1000,
+        log: log.child({ component: "producer" }),
+      })
+    : publishing;
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
   const schemaIds = new SchemaIds(config.registryUrl);
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
@@ -75,6 +115,7 @@ export function createGateway(
 
   const publisher = createPublisher({
     ...common,
+    producer: publishing,
     pool,
     dbSchema: config.dbSchema,
     pseudonymiser,
@@ -110,6 +151,25 @@ export function createGateway(
     log: log.child({ component: "subscriptions" }),
   });
   const admin = kafka.admin();
+  const stallMs = config.stallMs ?? 60_000;
+  const watches = {
+    delivery: new StallWatch(() => admin, `${groups}.deliver`, stallMs),
+    ingress: new StallWatch(() => admin, `${groups}.ingress`, stallMs),
+  };
+  const watched: { delivery: string[]; ingress: string[] } = { delivery: [], ingress: [] };
+  // Lag takes an admin round trip per topic: measured in the background, so /readyz answers within its deadline
+  // with the verdict of the last measurement (at most one in flight).
+  const stalls: { delivery?: string | undefined; ingress?: string | undefined } = {};
+  let measuring: Promise<void> | undefined;
+  const refreshStalls = () => {
+    measuring ??= Promise.all(
+      (["delivery", "ingress"] as const).map(async (name) => {
+        stalls[name] = await watches[name].check(watched[name]).catch(() => stalls[name]);
+      }),
+    )
+      .then(() => undefined)
+      .finally(() => (measuring = undefined));
+  };
 
   const readiness: Readiness = {
     async check() {
@@ -123,8 +183,23 @@ export function createGateway(
           () => false,
         ),
       ]);
-      // A crashed worker means events no longer flow, whatever the broker answers.
-      return { kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(), registry: registryOk };
+      // A crashed or stalled worker means events no longer flow, whatever the broker answers.
+      const reasons: string[] = [];
+      for (const [name, worker] of [
+        ["delivery", delivery],
+        ["ingress", ingress],
+      ] as const) {
+        const crash = worker.crashed();
+        if (crash) reasons.push(`${name} worker crashed: ${crash.message}`);
+        else if (stalls[name]) reasons.push(stalls[name]);
+      }
+      if (kafkaOk) refreshStalls();
+      return {
+        kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(),
+        registry: registryOk,
+        workers: reasons.length === 0,
+        ...(reasons.length > 0 ? { reasons } : {}),
+      };
     },
   };
 
@@ -154,19 +229,31 @@ export function createGateway(
     async start() {
       await migrate(pool, config.dbSchema);
       await rawProducer.connect();
+      if (txProducer !== rawProducer) await txProducer.connect();
       await admin.connect();
       const { topics, parties } = kafkaTopics();
       const workers = config.workers ?? ["delivery", "ingress"];
-      if (workers.includes("delivery")) await delivery.start(topics);
-      if (workers.includes("ingress")) await ingress.start(parties);
+      if (workers.includes("delivery")) {
+        await delivery.start(topics);
+        watched.delivery = topics.map(canonicalTopic);
+      }
+      if (workers.includes("ingress")) {
+        await ingress.start(parties);
+        watched.ingress = parties.map(ingressTopic);
+      }
       catalogue.watch();
     },
     async stop() {
       catalogue.close();
       // Stop taking work, then flush what was accepted, then close connections.
       await Promise.allSettled([ingress.stop(), delivery.stop(), subscriptions.stop()]);
-      await producer.drain();
-      await Promise.allSettled([rawProducer.disconnect(), admin.disconnect(), pool.end()]);
+      await Promise.all([publishing.drain(), producer.drain()]);
+      await Promise.allSettled([
+        rawProducer.disconnect(),
+        ...(txProducer !== rawProducer ? [txProducer.disconnect()] : []),
+        admin.disconnect(),
+        pool.end(),
+      ]);
     },
   };
 }

@@ -108,5 +108,6 @@ export interface Subscriptions {
 }
 
 export interface Readiness {
-  check(): Promise<Record<"kafka" | "registry", boolean>>;
+  /** `workers`: every Kafka worker runs and makes progress; `reasons` says why a check failed, for the body. */
+  check(): Promise<Record<"kafka" | "registry", boolean> & { workers?: boolean; reasons?: string[] }>;
 }

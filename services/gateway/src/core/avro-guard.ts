@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { Type } from "avsc";
 
 /**
@@ -5,6 +6,9 @@ import type { Type } from "avsc";
  * array<null> blocked the event loop for 11 s (library-facts). Before anything from another party is decoded, this
  * walks the bytes against the writer schema without allocating values, and refuses counts and lengths that the
  * remaining bytes cannot hold or that exceed sane limits. Its cost is one pass over the record, like decoding.
+ * Strings must be valid UTF-8: avsc decodes each invalid byte as U+FFFD, three bytes when the gateway re-encodes
+ * the event, so a 200,003-byte string came out as 600,009 bytes and pushed the canonical record over the broker's
+ * 1 MiB limit (the ingress outage this guard now prevents).
  */
 export interface AvroLimits {
   /** Total array items plus map entries in one record: caps zero-byte items (array<null>) too. */
@@ -53,6 +57,10 @@ function skip(c: Cursor, n: number, path: string): void {
   if (n > c.buf.length - c.pos)
     throw new AvroGuardError(`needs ${n} bytes, ${c.buf.length - c.pos} left`, path);
   c.pos += n;
+}
+
+function assertUtf8(buf: Buffer, start: number, end: number, path: string): void {
+  if (!isUtf8(buf.subarray(start, end))) throw new AvroGuardError("string is not valid UTF-8", path);
 }
 
 function typeName(t: Type): string {
@@ -119,7 +127,10 @@ function walk(t: Type, c: Cursor, limits: AvroLimits, path: string, depth: numbe
       if (len < 0) throw new AvroGuardError("negative length", path);
       if (len > limits.maxValueBytes)
         throw new AvroGuardError(`value longer than ${limits.maxValueBytes} bytes`, path);
-      return skip(c, len, path);
+      const start = c.pos;
+      skip(c, len, path);
+      if (name === "string") assertUtf8(c.buf, start, c.pos, path);
+      return;
     }
     case "fixed":
       return skip(c, any.size as number, path);
@@ -160,7 +171,9 @@ function walk(t: Type, c: Cursor, limits: AvroLimits, path: string, depth: numbe
           if (name === "map") {
             const klen = readLong(c, `${path}[key]`);
             if (klen < 0 || klen > limits.maxValueBytes) throw new AvroGuardError("bad map key length", path);
+            const start = c.pos;
             skip(c, klen, `${path}[key]`);
+            assertUtf8(c.buf, start, c.pos, `${path}[key]`);
           }
           walk(item, c, limits, `${path}[${i}]`, depth + 1);
         }

@@ -7,12 +7,19 @@ import {
   type ConsumerView,
 } from "@grondslag/contracts";
 import { canonicalTopic } from "@grondslag/contracts/provision";
-import { isTopic, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
-import type { Batch, Consumer, KafkaMessage } from "kafkajs";
+import { isTopic, KEY_FIELD, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
+import type { Consumer, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import type pg from "pg";
 import { auditMessage, auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
-import { batchWorker, type BatchingProducer, type TopicMessage } from "./kafka";
+import {
+  batchWorker,
+  MAX_RECORD_BYTES,
+  recordBytes,
+  type BatchingProducer,
+  type TopicMessage,
+  type WorkBatch,
+} from "./kafka";
 import type { SchemaIds } from "./schema-ids";
 import { childSpan, continueTrace, traceparent } from "./trace";
 import { fromWire, H, header, toWire } from "./wire";
@@ -82,6 +89,7 @@ export function createDelivery(deps: DeliveryDeps) {
     const trace = continueTrace(header(message.headers, H.traceparent));
     const producerId = header(message.headers, H.producer) ?? "";
     const subjects = subjectsOf(topic, full, pseudonymiser);
+    const kvk = typeof full[KEY_FIELD] === "string" ? full[KEY_FIELD] : (message.key?.toString() ?? "");
     const out: Planned[] = [];
     // The record's Kafka timestamp is its collection time: the publisher's producer stamps it (CreateTime) when
     // the event is collected. An entry must be in force then and now: no backfill, no delivery after expiry.
@@ -92,6 +100,7 @@ export function createDelivery(deps: DeliveryDeps) {
       const projected = view.decode(wire.body);
       const span = childSpan(trace);
       const purpose = d.entry.purposes.join(",");
+      const fields = deliveredFields(writer.schema, d.entry.fields).map((f) => f.path);
       const record: AuditRecord = {
         v: 1,
         id: auditRecordId(eventId, "DISCLOSE", d.party.id, null),
@@ -103,7 +112,7 @@ export function createDelivery(deps: DeliveryDeps) {
         recipient: d.party.id,
         grondslag: d.entry.grondslag,
         purpose,
-        fields: deliveredFields(writer.schema, d.entry.fields).map((f) => f.path),
+        fields,
         reasonCode: null,
         reasonDetail: null,
         channel: "delivery",
@@ -112,29 +121,44 @@ export function createDelivery(deps: DeliveryDeps) {
         schemaId: viewId,
         subjects,
       };
-      out.push({
-        eventId,
-        recipient: d.party.id,
-        audit: auditMessage(record),
-        delivery: {
-          topic: view.deliveryTopic,
-          message: {
-            key: message.key,
-            value: toWire(viewId, view.type.toBuffer(projected)),
-            headers: {
-              [H.eventId]: eventId,
-              [H.topic]: topic,
-              [H.producer]: producerId,
-              [H.grondslag]: d.entry.grondslag,
-              [H.purpose]: purpose,
-              [H.traceparent]: traceparent(span),
-              [H.schemaId]: String(viewId),
-            },
+      const delivery: TopicMessage = {
+        topic: view.deliveryTopic,
+        message: {
+          key: deliveryKey(d.party.id, topic, kvk, fields.includes(KEY_FIELD)),
+          value: toWire(viewId, view.type.toBuffer(projected)),
+          headers: {
+            [H.eventId]: eventId,
+            [H.topic]: topic,
+            [H.producer]: producerId,
+            [H.grondslag]: d.entry.grondslag,
+            [H.purpose]: purpose,
+            [H.traceparent]: traceparent(span),
+            [H.schemaId]: String(viewId),
           },
         },
-      });
+      };
+      // Publishing bounds the canonical record so that its deliveries fit; this is the last line, for a view
+      // whose encoding would still not: never let it into a shared write.
+      const bytes = recordBytes(delivery.message);
+      if (bytes > MAX_RECORD_BYTES) {
+        log.error(
+          { topic, eventId, recipient: d.party.id, bytes },
+          "delivery record too large: not delivered",
+        );
+        continue;
+      }
+      out.push({ eventId, recipient: d.party.id, audit: auditMessage(record), delivery });
     }
     return out;
+  }
+
+  /**
+   * The delivery's Kafka key. The canonical key is the uitlener's KvK: a recipient whose view includes that field
+   * gets it as is; any other gets a keyed pseudonym of it, per recipient and topic (so recipients cannot join on
+   * it), which keeps every company's events in order on one partition and reveals nothing without the key.
+   */
+  function deliveryKey(recipient: string, topic: Topic, kvk: string, inView: boolean): string {
+    return inView ? kvk : pseudonymiser.pseudonym("kvk", `delivery-key\n${recipient}\n${topic}\n${kvk}`);
   }
 
   async function alreadyDelivered(planned: Planned[]): Promise<Set<string>> {
@@ -147,7 +171,7 @@ export function createDelivery(deps: DeliveryDeps) {
     return new Set(rows.map((r) => `${r.event_id}|${r.recipient}`));
   }
 
-  async function handle(batch: Batch) {
+  async function handle(batch: WorkBatch) {
     const topic = batch.topic.slice("events.".length);
     if (!isTopic(topic)) return;
     const planned: Planned[] = [];
@@ -170,7 +194,10 @@ export function createDelivery(deps: DeliveryDeps) {
     }
   }
 
-  const worker = batchWorker({ consumer, handle, onFatal: deps.onFatal });
+  // A canonical record no view can be made of (only the gateway writes them, so this is a bug to look at) is
+  // logged with its offset by the worker and skipped; a registry or bus outage is retried instead.
+  const poison = () => Promise.resolve();
+  const worker = batchWorker({ consumer, handle, poison, log, onFatal: deps.onFatal });
   return {
     start: (topics: Topic[]) => worker.start(topics.map(canonicalTopic)),
     stop: worker.stop,

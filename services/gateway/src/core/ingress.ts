@@ -1,10 +1,17 @@
 import { canonicalTopic, ingressTopic, rejectedTopic, subjectOf } from "@grondslag/contracts/provision";
 import { isTopic, loadSchema, rawSchema } from "@grondslag/schemas";
-import type { Batch, Consumer, IHeaders, KafkaMessage } from "kafkajs";
+import type { Consumer, IHeaders, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import { GatewayError } from "../errors";
 import { assertSafeAvro, AvroGuardError, DEFAULT_AVRO_LIMITS, type AvroLimits } from "./avro-guard";
-import { batchWorker, type BatchingProducer, type TopicMessage } from "./kafka";
+import {
+  batchWorker,
+  MAX_RECORD_BYTES,
+  recordBytes,
+  type BatchingProducer,
+  type TopicMessage,
+  type WorkBatch,
+} from "./kafka";
 import type { CoreCommand, createPublisher } from "./publisher";
 import type { SchemaIds } from "./schema-ids";
 import { fromWire, H, header } from "./wire";
@@ -29,6 +36,15 @@ export interface IngressDeps {
   maxRecordBytes?: number;
   onFatal?: (err: Error) => void;
 }
+
+/**
+ * A refusal echoes the party's own headers (idempotency-key, traceparent, anything else it set) so it can match
+ * the refusal to what it sent; bounded, because the party chooses them: at most this many headers, each value cut
+ * at this many bytes, and this many bytes in all. What does not fit is counted in `grondslag-echo-dropped`.
+ */
+export const ECHO_LIMITS = { headers: 32, valueBytes: 1024, totalBytes: 8 * 1024 } as const;
+const ECHO_DROPPED = "grondslag-echo-dropped";
+const VALUE_OMITTED = "grondslag-value-omitted";
 
 const malformed = (detail: string, fix: string, field?: string) =>
   new GatewayError("MALFORMED_RECORD", detail, fix, field ? { field } : undefined);
@@ -128,7 +144,7 @@ export function createIngress(deps: IngressDeps) {
   }
 
   function rejection(party: string, message: KafkaMessage, error: GatewayError): TopicMessage {
-    const headers: IHeaders = {
+    const reasons: IHeaders = {
       [H.reasonCode]: error.code,
       [H.reasonDetail]: error.detail,
       [H.reasonFix]: error.fix,
@@ -136,31 +152,98 @@ export function createIngress(deps: IngressDeps) {
       [H.topic]: header(message.headers, INGRESS_HEADERS.topic) ?? "",
       "grondslag-ingress-offset": message.offset,
     };
-    const trace = header(message.headers, INGRESS_HEADERS.traceparent);
-    if (trace) headers[H.traceparent] = trace;
-    // The party's own bytes back to the party: nothing it did not already have.
-    return { topic: rejectedTopic(party), message: { key: message.key, value: message.value, headers } };
+    const headers: IHeaders = {};
+    let dropped = 0;
+    let total = 0;
+    for (const [name, raw] of Object.entries(message.headers ?? {})) {
+      if (raw === undefined || name in reasons || name === ECHO_DROPPED || name === VALUE_OMITTED) continue;
+      const values = Array.isArray(raw) ? raw : [raw];
+      const kept: Buffer[] = [];
+      for (const v of values) {
+        const b = Buffer.isBuffer(v) ? v : Buffer.from(v);
+        const cut = b.subarray(0, ECHO_LIMITS.valueBytes);
+        if (
+          Object.keys(headers).length >= ECHO_LIMITS.headers ||
+          total + name.length + cut.length > ECHO_LIMITS.totalBytes
+        ) {
+          dropped++;
+          continue;
+        }
+        total += name.length + cut.length;
+        kept.push(cut);
+      }
+      if (kept.length > 0) headers[name] = kept.length === 1 ? kept[0] : kept;
+    }
+    Object.assign(headers, reasons);
+    if (dropped > 0) headers[ECHO_DROPPED] = String(dropped);
+    // The party's own bytes back to the party: nothing it did not already have. Unless they no longer fit beside
+    // the reason headers: then the reason goes back alone.
+    const out: TopicMessage = {
+      topic: rejectedTopic(party),
+      message: { key: message.key, value: message.value, headers },
+    };
+    if (recordBytes(out.message) > MAX_RECORD_BYTES) {
+      out.message = {
+        key: message.key,
+        value: null,
+        headers: { ...headers, [VALUE_OMITTED]: "too large to echo" },
+      };
+    }
+    return out;
   }
 
-  async function handle(batch: Batch) {
+  async function reject(party: string, refused: { message: KafkaMessage; error: GatewayError }[]) {
+    // One send each: a refusal the broker will not take must not hold back the others.
+    await Promise.all(refused.map((r) => producer.send([rejection(party, r.message, r.error)])));
+    for (const r of refused) {
+      log.info({ party, code: r.error.code, offset: r.message.offset }, "ingress record refused");
+    }
+  }
+
+  async function handle(batch: WorkBatch) {
     const party = batch.topic.slice("ingress.".length);
     const messages = batch.messages;
     const commands: CoreCommand[] = [];
     for (const m of messages) commands.push(await toCommand(party, batch.partition, m));
     const results = await deps.publisher.publishBatch(commands);
-    const rejected: TopicMessage[] = [];
+    const refused: { message: KafkaMessage; error: GatewayError }[] = [];
     results.forEach((r, i) => {
       const m = messages[i];
       if (!(r instanceof GatewayError) || !m) return;
       // A bus outage is not the party's fault: fail the batch so it is retried, nothing is lost.
       if (r.code === "UNAVAILABLE") throw r;
-      rejected.push(rejection(party, m, r));
-      log.info({ party, code: r.code, offset: m.offset }, "ingress record refused");
+      refused.push({ message: m, error: r });
     });
-    await producer.send(rejected);
+    await reject(party, refused);
   }
 
-  const worker = batchWorker({ consumer, handle, onFatal: deps.onFatal });
+  /** A record that could not be handled at all: refused (and audited) as INTERNAL, so its partition moves on. */
+  async function poison(batch: WorkBatch, message: KafkaMessage) {
+    const party = batch.topic.slice("ingress.".length);
+    const error = new GatewayError(
+      "INTERNAL",
+      "the gateway could not process this record",
+      "check the record against the topic's schema; if it is valid, report the ingress offset",
+    );
+    const h = message.headers;
+    const [audited] = await deps.publisher.publishBatch([
+      {
+        topic: header(h, INGRESS_HEADERS.topic) ?? "",
+        producer: party,
+        grondslag: header(h, INGRESS_HEADERS.grondslag) ?? "",
+        purpose: header(h, INGRESS_HEADERS.purpose) ?? "",
+        idempotencyKey: undefined,
+        traceparent: header(h, INGRESS_HEADERS.traceparent),
+        payload: undefined,
+        channel: "kafka",
+        refusal: error,
+      },
+    ]);
+    if (audited instanceof GatewayError && audited.code === "UNAVAILABLE") throw audited;
+    await reject(party, [{ message, error }]);
+  }
+
+  const worker = batchWorker({ consumer, handle, poison, log, onFatal: deps.onFatal });
   return {
     start: (parties: string[]) => worker.start(parties.map(ingressTopic)),
     stop: worker.stop,

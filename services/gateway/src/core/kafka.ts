@@ -1,8 +1,9 @@
 import kafkajs, {
-  type Batch,
+  type Admin,
   type Consumer,
   type EachBatchPayload,
   type KafkaConfig,
+  type KafkaMessage,
   type Message,
   type Producer,
   type SASLOptions,
@@ -48,6 +49,88 @@ export interface TopicMessage {
   message: Message;
 }
 
+/**
+ * The broker refuses a record batch over `message.max.bytes` (1,048,588 bytes by default) with MESSAGE_TOO_LARGE,
+ * which is not retriable and fails the whole produce request it is in. Every record the gateway writes is checked
+ * against this bound first; a record alone in its batch then always fits, with room to spare.
+ */
+export const MAX_RECORD_BYTES = 1_000_000;
+
+const utf8 = (v: string | Buffer | null | undefined) =>
+  v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length;
+
+/**
+ * An upper bound of the bytes one message takes in a record batch of its own (format v2): the 61-byte batch
+ * header, the record's varints at their widest, key, value and every header. Exact enough: it never undercounts.
+ */
+export function recordBytes(m: Message): number {
+  let n = 61 + 5 + 1 + 10 + 5 + 5 + 5 + 5;
+  n += utf8(m.key) + utf8(m.value);
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    for (const one of Array.isArray(v) ? v : [v]) n += 10 + Buffer.byteLength(k) + utf8(one);
+  }
+  return n;
+}
+
+/** A caller's records that the broker will not take whatever the retry (too large, refused): only they fail. */
+export class UnwritableRecordError extends Error {
+  constructor(
+    message: string,
+    readonly reason: "too-large" | "refused",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "UnwritableRecordError";
+  }
+}
+
+const rootCause = (err: unknown): unknown => {
+  let e = err;
+  for (let i = 0; i < 10 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  return e;
+};
+
+/** A broker answer about the records themselves (MESSAGE_TOO_LARGE, INVALID_RECORD, …), not about the bus. */
+export function isRecordError(err: unknown): boolean {
+  if (err instanceof UnwritableRecordError) return true;
+  const root = rootCause(err) as { name?: string; retriable?: boolean } | undefined;
+  return root?.name === "KafkaJSProtocolError" && root.retriable === false;
+}
+
+const NETWORK = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+]);
+
+/**
+ * Whether an error is the infrastructure's (Kafka, PostgreSQL or the registry unreachable or overloaded) and so
+ * worth retrying the same record for, rather than the record's own. Walks the cause chain.
+ */
+export function isTransient(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 10 && e; i++) {
+    const x = e as { name?: string; code?: unknown; retriable?: boolean; message?: string; cause?: unknown };
+    if (x.name === "GatewayError") return x.code === "UNAVAILABLE";
+    if (x.name === "UnwritableRecordError") return false;
+    if (x.name === "KafkaJSNumberOfRetriesExceeded" || x.retriable === true) return true;
+    if (
+      x.name &&
+      /^KafkaJS(Connection|ConnectionClosed|RequestTimeout|BrokerNotFound|LockTimeout)Error$/.test(x.name)
+    )
+      return true;
+    if (typeof x.code === "string" && (NETWORK.has(x.code) || /^(08|53|57)/.test(x.code))) return true;
+    if (x.name === "TimeoutError" || x.name === "AbortError") return true;
+    if (x.name === "TypeError" && x.message === "fetch failed") return true;
+    e = x.cause;
+  }
+  return false;
+}
+
 interface Pending {
   items: TopicMessage[];
   resolve: () => void;
@@ -59,6 +142,12 @@ interface Pending {
  * caller's promise settles when the batch holding its messages is acknowledged, so "acknowledged" keeps its
  * meaning while throughput rises ≈10× over one send per event (kafkajs issue 772). Messages of one caller stay
  * together and in order.
+ *
+ * With a transactional producer each flush is one Kafka transaction: a caller's messages (an event and its COLLECT
+ * record) become visible to read_committed consumers together or not at all. One caller's records never fail
+ * another's: a record over MAX_RECORD_BYTES is refused before it is queued, and when the broker refuses a shared
+ * write for a reason of the records (not of the bus), every caller is retried in a write of its own, so only the
+ * culprit fails, with UnwritableRecordError.
  */
 export class BatchingProducer {
   private queue: Pending[] = [];
@@ -73,6 +162,10 @@ export class BatchingProducer {
       maxMessages: number;
       timeoutMs?: number;
       maxRequestBytes?: number;
+      maxRecordBytes?: number;
+      /** Write every flush in a transaction (the producer must have a transactionalId). */
+      transactional?: boolean;
+      log?: Logger;
     } = {
       lingerMs: 2,
       maxMessages: 500,
@@ -81,6 +174,15 @@ export class BatchingProducer {
 
   send(items: TopicMessage[]): Promise<void> {
     if (items.length === 0) return Promise.resolve();
+    const max = this.opts.maxRecordBytes ?? MAX_RECORD_BYTES;
+    for (const { topic, message } of items) {
+      const n = recordBytes(message);
+      if (n > max) {
+        return Promise.reject(
+          new UnwritableRecordError(`a record for ${topic} takes ${n} bytes, more than ${max}`, "too-large"),
+        );
+      }
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
       this.queued += items.length;
@@ -98,33 +200,67 @@ export class BatchingProducer {
     }, ms);
   }
 
+  /** One write: every chunk in order, in one transaction when transactional. */
+  private async write(items: TopicMessage[]): Promise<void> {
+    // One request per chunk of at most maxRequestBytes: the broker refuses a record batch over its
+    // message.max.bytes with a non-retriable error. Chunks go in order, one after another.
+    const chunks = chunkByBytes(items, this.opts.maxRequestBytes ?? 512 * 1024);
+    const batches = chunks.map((chunk) => {
+      const byTopic = new Map<string, Message[]>();
+      for (const { topic, message } of chunk) {
+        const list = byTopic.get(topic) ?? [];
+        list.push(message);
+        byTopic.set(topic, list);
+      }
+      return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    });
+    const timeout = this.opts.timeoutMs ?? 30_000;
+    if (!this.opts.transactional) {
+      for (const topicMessages of batches)
+        await this.producer.sendBatch({ acks: -1, timeout, topicMessages });
+      return;
+    }
+    const txn = await this.producer.transaction();
+    try {
+      for (const topicMessages of batches) await txn.sendBatch({ acks: -1, timeout, topicMessages });
+      await txn.commit();
+    } catch (err) {
+      if (txn.isActive()) {
+        await txn.abort().catch((abortErr: unknown) => {
+          this.opts.log?.error({ err: abortErr }, "aborting a failed Kafka transaction failed");
+        });
+      }
+      throw err;
+    }
+  }
+
   private async flush(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
     this.queued = 0;
     if (batch.length === 0) return;
     try {
-      // One write per chunk of at most maxRequestBytes: the broker refuses a record batch over its
-      // message.max.bytes (1 MiB by default) with a non-retriable error. Chunks go in order, one after another.
-      for (const chunk of chunkByBytes(
-        batch.flatMap((p) => p.items),
-        this.opts.maxRequestBytes ?? 512 * 1024,
-      )) {
-        const byTopic = new Map<string, Message[]>();
-        for (const { topic, message } of chunk) {
-          const list = byTopic.get(topic) ?? [];
-          list.push(message);
-          byTopic.set(topic, list);
-        }
-        await this.producer.sendBatch({
-          acks: -1,
-          timeout: this.opts.timeoutMs ?? 30_000,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
-      }
+      await this.write(batch.flatMap((p) => p.items));
       for (const p of batch) p.resolve();
+      return;
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      if (batch.length === 1 || !isRecordError(err)) {
+        const e = isRecordError(err) ? unwritable(err) : err;
+        for (const p of batch) p.reject(e);
+        return;
+      }
+      this.opts.log?.warn(
+        { err, callers: batch.length },
+        "a shared write was refused: retrying each caller alone",
+      );
+    }
+    for (const p of batch) {
+      try {
+        await this.write(p.items);
+        p.resolve();
+      } catch (err) {
+        p.reject(isRecordError(err) ? unwritable(err) : err);
+      }
     }
   }
 
@@ -139,10 +275,16 @@ export class BatchingProducer {
   }
 }
 
-function size(m: Message): number {
-  let n = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
-  for (const [k, v] of Object.entries(m.headers ?? {})) n += k.length + String(v ?? "").length + 8;
-  return n;
+function unwritable(err: unknown): UnwritableRecordError {
+  if (err instanceof UnwritableRecordError) return err;
+  const type = (rootCause(err) as { type?: string } | undefined)?.type ?? "refused";
+  return new UnwritableRecordError(
+    `the broker refused the record (${type})`,
+    type === "MESSAGE_TOO_LARGE" ? "too-large" : "refused",
+    {
+      cause: err,
+    },
+  );
 }
 
 /** Splits messages, in order, into chunks of at most `maxBytes` (a larger single message goes alone). */
@@ -151,7 +293,7 @@ export function chunkByBytes(items: TopicMessage[], maxBytes: number): TopicMess
   let current: TopicMessage[] = [];
   let bytes = 0;
   for (const item of items) {
-    const n = size(item.message);
+    const n = recordBytes(item.message);
     if (current.length > 0 && bytes + n > maxBytes) {
       chunks.push(current);
       current = [];
@@ -164,35 +306,110 @@ export function chunkByBytes(items: TopicMessage[], maxBytes: number): TopicMess
   return chunks;
 }
 
+/** The part of a fetched batch a handler sees: one partition's records, in order. */
+export interface WorkBatch {
+  topic: string;
+  partition: number;
+  messages: KafkaMessage[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
  * A consumer that hands whole fetched batches to `handle` and commits a batch's offsets only after `handle`
- * resolved: at-least-once, so handlers must be idempotent (ours are, by event id). kafkajs restarts a consumer
- * after retriable errors only; any other crash stops it for good, which must not go unnoticed: `crashed()` turns
- * the gateway unready and `onFatal` lets main.ts exit so a supervisor restarts it.
+ * resolved: at-least-once, so handlers must be idempotent (ours are, by event id).
+ *
+ * No single record can stop a partition: when a batch fails for a reason that is not transient, its records are
+ * handled one by one, and the one that still fails goes to `poison` (dead-lettered with its reason), is committed,
+ * and the partition moves on. A transient failure (Kafka, PostgreSQL or the registry away) is retried here, with
+ * backoff and heartbeats, for as long as it lasts and without loss: never by crashing the consumer, which kafkajs
+ * does not restart after a non-retriable error. If the consumer stops anyway, `crashed()` turns the gateway
+ * unready and `onFatal` lets main.ts exit so a supervisor restarts it.
  */
 export function batchWorker(opts: {
   consumer: Consumer;
-  handle: (batch: Batch) => Promise<void>;
+  handle: (batch: WorkBatch) => Promise<void>;
+  poison: (batch: WorkBatch, message: KafkaMessage, err: unknown) => Promise<void>;
+  log?: Logger | undefined;
   onFatal?: ((err: Error) => void) | undefined;
+  /** Backoff between retries of a transient failure: doubles from `minMs` up to `maxMs`. */
+  backoff?: { minMs: number; maxMs: number };
 }) {
   const { consumer } = opts;
+  const backoff = opts.backoff ?? { minMs: 200, maxMs: 5_000 };
   let crashed: Error | undefined;
-  async function eachBatch(payload: EachBatchPayload) {
-    await opts.handle(payload.batch);
-    const last = payload.batch.messages[payload.batch.messages.length - 1];
-    if (last) {
-      payload.resolveOffset(last.offset);
-      // Committed offsets name the next record to read.
-      await consumer.commitOffsets([
-        {
-          topic: payload.batch.topic,
-          partition: payload.batch.partition,
-          offset: (BigInt(last.offset) + 1n).toString(),
-        },
-      ]);
+
+  async function isolate(batch: WorkBatch) {
+    try {
+      await opts.handle(batch);
+      return;
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      opts.log?.warn(
+        { err, topic: batch.topic, partition: batch.partition },
+        "batch failed: handling its records one by one",
+      );
     }
+    for (const m of batch.messages) {
+      const one = { ...batch, messages: [m] };
+      try {
+        await opts.handle(one);
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        opts.log?.error(
+          { err, topic: batch.topic, partition: batch.partition, offset: m.offset },
+          "record set aside",
+        );
+        await opts.poison(one, m, err);
+      }
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload) {
+    const batch: WorkBatch = {
+      topic: payload.batch.topic,
+      partition: payload.batch.partition,
+      messages: payload.batch.messages,
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await isolate(batch);
+        break;
+      } catch (err) {
+        // Only stopping or a rebalance ends the retries: the batch is then someone else's, from its last commit.
+        if (!payload.isRunning() || payload.isStale()) throw err;
+        const ms = Math.min(backoff.minMs * 2 ** Math.min(attempt, 16), backoff.maxMs);
+        opts.log?.warn(
+          { err, topic: batch.topic, partition: batch.partition, retryInMs: ms },
+          "batch failed: retrying",
+        );
+        await sleep(ms);
+        await payload.heartbeat();
+      }
+    }
+    // Up to the batch's last offset, control records included: a transaction's commit marker follows its records,
+    // and committing only past the last message would leave the group one behind the end for ever.
+    await commit(batch.topic, batch.partition, BigInt(payload.batch.lastOffset()) + 1n);
+    payload.resolveOffset(payload.batch.lastOffset());
     await payload.heartbeat();
   }
+
+  const committed = new Map<string, bigint>();
+  async function commit(topic: string, partition: number, next: bigint) {
+    const key = `${topic}|${partition}`;
+    if ((committed.get(key) ?? -1n) >= next) return;
+    // Committed offsets name the next record to read.
+    await consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
+    committed.set(key, next);
+  }
+
+  // kafkajs handles a fetch of control records only (a commit marker fetched on its own) without calling
+  // eachBatch, and with autoCommit off never commits past it: do that here, so lag can reach 0.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    commit(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n).catch((err: unknown) =>
+      opts.log?.debug({ err }, "committing past control records failed; the next batch commits"),
+    );
+  });
   return {
     async start(topics: string[]) {
       consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -207,4 +424,52 @@ export function batchWorker(opts: {
     stop: () => consumer.disconnect(),
     crashed: () => crashed,
   };
+}
+
+/**
+ * Whether a worker's consumer group makes progress: it is stalled when records wait on a partition (committed
+ * offset below the end) and the committed offset has not moved for `stallMs`. Fed by readiness checks, so it
+ * costs nothing between them; the first check starts the clock.
+ */
+export class StallWatch {
+  private seen = new Map<string, { offset: bigint; since: number }>();
+
+  constructor(
+    private readonly admin: () => Admin,
+    private readonly groupId: string,
+    private readonly stallMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Undefined when the group keeps up; else why it does not. */
+  async check(topics: string[]): Promise<string | undefined> {
+    if (topics.length === 0) return undefined;
+    const admin = this.admin();
+    const [committed, ends] = await Promise.all([
+      admin.fetchOffsets({ groupId: this.groupId, topics }),
+      Promise.all(topics.map(async (topic) => ({ topic, ends: await admin.fetchTopicOffsets(topic) }))),
+    ]);
+    const at = this.now();
+    const stalled: string[] = [];
+    for (const { topic, ends: parts } of ends) {
+      const c = committed.find((t) => t.topic === topic);
+      for (const e of parts) {
+        const raw = c?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1";
+        const offset = raw === "-1" ? BigInt(e.low) : BigInt(raw);
+        const waiting = BigInt(e.high) - offset;
+        const key = `${topic}[${e.partition}]`;
+        const prior = this.seen.get(key);
+        if (waiting <= 0n || !prior || prior.offset !== offset) {
+          this.seen.set(key, { offset, since: at });
+          continue;
+        }
+        if (at - prior.since >= this.stallMs) {
+          stalled.push(
+            `${key} at offset ${offset} with ${waiting} waiting, no progress for ${Math.round((at - prior.since) / 1000)} s`,
+          );
+        }
+      }
+    }
+    return stalled.length > 0 ? `${this.groupId} stalled: ${stalled.join("; ")}` : undefined;
+  }
 }

@@ -1,6 +1,16 @@
-import type { Producer, ProducerBatch } from "kafkajs";
+import { createRequire } from "node:module";
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer, ProducerBatch } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { BatchingProducer, chunkByBytes } from "./kafka";
+import { GatewayError } from "../errors";
+import {
+  batchWorker,
+  BatchingProducer,
+  chunkByBytes,
+  isTransient,
+  recordBytes,
+  StallWatch,
+  UnwritableRecordError,
+} from "./kafka";
 
 const msg = (topic: string, bytes: number) => ({ topic, message: { value: Buffer.alloc(bytes) } });
 
@@ -39,5 +49,237 @@ describe("BatchingProducer", () => {
     const chunks = chunkByBytes(items, 60);
     expect(chunks.flat()).toEqual(items);
     expect(chunks.map((c) => c.length)).toEqual([1, 1, 1]);
+  });
+});
+
+/** What kafkajs throws when the broker refuses a record: a protocol error it does not retry, wrapped. */
+function brokerRefusal(type: string) {
+  const root = Object.assign(new Error(`broker: ${type}`), {
+    name: "KafkaJSProtocolError",
+    retriable: false,
+    type,
+  });
+  return Object.assign(new Error(root.message, { cause: root }), { name: "KafkaJSNonRetriableError" });
+}
+
+const poisonMark = Buffer.from("poison");
+const hasPoison = (b: ProducerBatch) =>
+  (b.topicMessages ?? []).some((t) => t.messages.some((m) => m.value === poisonMark));
+
+describe("BatchingProducer: one record never fails another's", () => {
+  it("on a broker refusal of a shared write, retries each caller alone: only the culprit fails", async () => {
+    const writes: ProducerBatch[] = [];
+    const producer = {
+      sendBatch: (b: ProducerBatch) => {
+        writes.push(b);
+        return hasPoison(b) ? Promise.reject(brokerRefusal("MESSAGE_TOO_LARGE")) : Promise.resolve([]);
+      },
+    } as unknown as Producer;
+    const batching = new BatchingProducer(producer, { lingerMs: 5, maxMessages: 100 });
+    const outcomes = await Promise.allSettled([
+      batching.send([msg("a", 10)]),
+      batching.send([{ topic: "b", message: { value: poisonMark } }]),
+      batching.send([msg("c", 10), msg("audit", 10)]),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const culprit = (outcomes[1] as PromiseRejectedResult).reason as unknown;
+    expect(culprit).toBeInstanceOf(UnwritableRecordError);
+    expect(culprit).toMatchObject({ reason: "too-large" });
+    // One shared write, then one per caller.
+    expect(writes).toHaveLength(4);
+  });
+
+  it("refuses a record over the bound before it is queued, so the others' write never holds it", async () => {
+    const writes: ProducerBatch[] = [];
+    const producer = {
+      sendBatch: (b: ProducerBatch) => (writes.push(b), Promise.resolve([])),
+    } as unknown as Producer;
+    const batching = new BatchingProducer(producer, { lingerMs: 5, maxMessages: 100, maxRecordBytes: 1_000 });
+    const outcomes = await Promise.allSettled([
+      batching.send([msg("a", 10)]),
+      batching.send([msg("b", 2_000)]),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ reason: "too-large" });
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.topicMessages?.map((t) => t.topic)).toEqual(["a"]);
+  });
+
+  it("fails every caller of a bus outage at once, without a write per caller", async () => {
+    let writes = 0;
+    const outage = Object.assign(new Error("retries exceeded"), { name: "KafkaJSNumberOfRetriesExceeded" });
+    const producer = { sendBatch: () => (writes++, Promise.reject(outage)) } as unknown as Producer;
+    const batching = new BatchingProducer(producer, { lingerMs: 5, maxMessages: 100 });
+    const outcomes = await Promise.allSettled([batching.send([msg("a", 1)]), batching.send([msg("b", 1)])]);
+    expect(outcomes.every((o) => o.status === "rejected" && o.reason === outage)).toBe(true);
+    expect(writes).toBe(1);
+  });
+
+  it("writes a flush as one transaction: committed when every chunk is acked, aborted otherwise", async () => {
+    const log: string[] = [];
+    const producer = {
+      transaction: () =>
+        Promise.resolve({
+          sendBatch: (b: ProducerBatch) => {
+            log.push(`send ${b.topicMessages?.map((t) => t.topic).join("+")}`);
+            return hasPoison(b) ? Promise.reject(brokerRefusal("INVALID_RECORD")) : Promise.resolve([]);
+          },
+          commit: () => (log.push("commit"), Promise.resolve()),
+          abort: () => (log.push("abort"), Promise.resolve()),
+          isActive: () => true,
+        }),
+    } as unknown as Producer;
+    const batching = new BatchingProducer(producer, { lingerMs: 5, maxMessages: 100, transactional: true });
+    await batching.send([msg("events", 1), msg("audit", 1)]);
+    expect(log).toEqual(["send events+audit", "commit"]);
+    log.length = 0;
+    const outcomes = await Promise.allSettled([
+      batching.send([msg("events", 1), msg("audit", 1)]),
+      batching.send([{ topic: "x", message: { value: poisonMark } }]),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
+    expect(log).toEqual(["send events+audit+x", "abort", "send events+audit", "commit", "send x", "abort"]);
+  });
+});
+
+describe("recordBytes", () => {
+  // kafkajs' own encoder of a record batch (format v2), to hold the bound against the bytes the broker measures.
+  const require = createRequire(import.meta.url);
+  const { RecordBatch } = require("kafkajs/src/protocol/recordBatch/v0") as {
+    RecordBatch: (o: { records: unknown[] }) => Promise<{ buffer: Buffer }>;
+  };
+  const Record = require("kafkajs/src/protocol/recordBatch/record/v0") as (o: object) => unknown;
+
+  it.each([
+    { key: "90000001", value: Buffer.alloc(100), headers: { a: "b" } },
+    { key: null, value: Buffer.alloc(600_000, 1), headers: {} },
+    { key: "k", value: Buffer.alloc(10), headers: { multi: ["x", "y"], "é-naam": "wáárde" } },
+  ])("never undercounts what one record takes in a batch of its own (%#)", async (m) => {
+    const encoded = await RecordBatch({
+      records: [Record({ key: m.key, value: m.value, headers: m.headers, timestampDelta: 0 })],
+    });
+    const actual = encoded.buffer.length;
+    const bound = recordBytes(m);
+    expect(bound).toBeGreaterThanOrEqual(actual);
+    expect(bound - actual).toBeLessThan(128);
+  });
+});
+
+describe("isTransient", () => {
+  it("tells the bus's failures from the record's", () => {
+    expect(isTransient(Object.assign(new Error("x"), { name: "KafkaJSNumberOfRetriesExceeded" }))).toBe(true);
+    expect(isTransient(new GatewayError("UNAVAILABLE", "d", "f"))).toBe(true);
+    expect(isTransient(Object.assign(new Error("pg"), { code: "ECONNREFUSED" }))).toBe(true);
+    expect(isTransient(Object.assign(new Error("pg"), { code: "57P01" }))).toBe(true);
+    expect(isTransient(new TypeError("fetch failed"))).toBe(true);
+    expect(isTransient(brokerRefusal("MESSAGE_TOO_LARGE"))).toBe(false);
+    expect(isTransient(new GatewayError("INTERNAL", "d", "f"))).toBe(false);
+    expect(isTransient(new TypeError("Cannot read properties of undefined"))).toBe(false);
+  });
+});
+
+describe("batchWorker", () => {
+  const message = (offset: number) => ({ offset: String(offset), value: Buffer.from("v") }) as KafkaMessage;
+
+  function fakeConsumer() {
+    let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
+    const commits: string[] = [];
+    const consumer = {
+      events: { CRASH: "crash", END_BATCH_PROCESS: "end" },
+      on: () => () => undefined,
+      connect: () => Promise.resolve(),
+      subscribe: () => Promise.resolve(),
+      run: (o: { eachBatch: typeof eachBatch }) => ((eachBatch = o.eachBatch), Promise.resolve()),
+      commitOffsets: (o: { offset: string }[]) => (
+        commits.push(...o.map((x) => x.offset)),
+        Promise.resolve()
+      ),
+    } as unknown as Consumer;
+    const deliver = async (messages: KafkaMessage[]) => {
+      await eachBatch?.({
+        batch: {
+          topic: "ingress.p",
+          partition: 0,
+          messages,
+          lastOffset: () => messages[messages.length - 1]?.offset ?? "0",
+        },
+        resolveOffset: () => undefined,
+        heartbeat: () => Promise.resolve(),
+        isRunning: () => true,
+        isStale: () => false,
+      } as unknown as EachBatchPayload);
+    };
+    return { consumer, commits, deliver };
+  }
+
+  it("sets aside the one record whose handling fails, commits, and moves on", async () => {
+    const { consumer, commits, deliver } = fakeConsumer();
+    const handled: string[] = [];
+    const poisoned: string[] = [];
+    const worker = batchWorker({
+      consumer,
+      handle: (b) => {
+        if (b.messages.some((m) => m.offset === "11")) return Promise.reject(new TypeError("a bug"));
+        handled.push(...b.messages.map((m) => m.offset));
+        return Promise.resolve();
+      },
+      poison: (_b, m) => (poisoned.push(m.offset), Promise.resolve()),
+    });
+    await worker.start(["ingress.p"]);
+    await deliver([message(10), message(11), message(12)]);
+    expect(handled).toEqual(["10", "12"]);
+    expect(poisoned).toEqual(["11"]);
+    expect(commits).toEqual(["13"]);
+    expect(worker.crashed()).toBeUndefined();
+  });
+
+  it("retries a bus outage in place, without setting anything aside, until it passes", async () => {
+    const { consumer, commits, deliver } = fakeConsumer();
+    let calls = 0;
+    const worker = batchWorker({
+      consumer,
+      handle: () =>
+        ++calls <= 3
+          ? Promise.reject(new GatewayError("UNAVAILABLE", "bus down", "retry"))
+          : Promise.resolve(),
+      poison: () => Promise.reject(new Error("nothing may be set aside")),
+      backoff: { minMs: 1, maxMs: 2 },
+    });
+    await worker.start(["ingress.p"]);
+    await deliver([message(5), message(6)]);
+    expect(calls).toBe(4);
+    expect(commits).toEqual(["7"]);
+  });
+});
+
+describe("StallWatch", () => {
+  function fakeAdmin(state: { committed: string; high: string }) {
+    return {
+      fetchOffsets: () =>
+        Promise.resolve([{ topic: "t", partitions: [{ partition: 0, offset: state.committed }] }]),
+      fetchTopicOffsets: () =>
+        Promise.resolve([{ partition: 0, low: "0", high: state.high, offset: state.high }]),
+    } as unknown as Admin;
+  }
+
+  it("reports a group whose committed offset stands still while records wait, and recovers", async () => {
+    const state = { committed: "3", high: "5" };
+    let now = 0;
+    const watch = new StallWatch(
+      () => fakeAdmin(state),
+      "g",
+      10_000,
+      () => now,
+    );
+    expect(await watch.check(["t"])).toBeUndefined();
+    now = 9_000;
+    expect(await watch.check(["t"])).toBeUndefined();
+    now = 12_000;
+    expect(await watch.check(["t"])).toBe("g stalled: t[0] at offset 3 with 2 waiting, no progress for 12 s");
+    state.committed = "4";
+    expect(await watch.check(["t"])).toBeUndefined();
+    state.committed = "5";
+    now = 60_000;
+    expect(await watch.check(["t"])).toBeUndefined();
   });
 });

@@ -15,7 +15,14 @@ import type pg from "pg";
 import { GatewayError } from "../errors";
 import type { PublishCommand, Publisher, PublishReceipt } from "../ports";
 import { auditMessage, auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
-import type { BatchingProducer, TopicMessage } from "./kafka";
+import {
+  isRecordError,
+  MAX_RECORD_BYTES,
+  recordBytes,
+  UnwritableRecordError,
+  type BatchingProducer,
+  type TopicMessage,
+} from "./kafka";
 import type { SchemaIds } from "./schema-ids";
 import { continueTrace, traceparent, type TraceContext } from "./trace";
 import { H, toWire } from "./wire";
@@ -31,6 +38,20 @@ export interface PublisherDeps {
   log: Logger;
   onDecision?: (d: { topic: string; outcome: string; grondslag: string; purpose: string }) => void;
 }
+
+/**
+ * The largest canonical record accepted. Below the producer's own bound by room for a delivery record's headers:
+ * a delivery's value is a projection of the canonical one, never larger, so every delivery of an accepted event
+ * fits as well.
+ */
+export const MAX_CANONICAL_BYTES = MAX_RECORD_BYTES - 16 * 1024;
+
+const tooLarge = (bytes: number) =>
+  new GatewayError(
+    "RECORD_TOO_LARGE",
+    `the event takes ${bytes} bytes as a Kafka record, more than the ${MAX_CANONICAL_BYTES} the bus accepts`,
+    "send a smaller event: shorten its longest text fields",
+  );
 
 /** Internal Kafka topics are never a publish target, whatever the caller puts in the path. */
 const INTERNAL = /^(events|deliver|ingress|rejected|audit)\./;
@@ -225,13 +246,22 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
         return check(cmd, eventId, trace);
       } catch (err) {
         if (err instanceof GatewayError) return Object.assign(err, { eventId, trace, cmd });
-        throw err;
+        // A bug or a payload the checks did not foresee: refuse this event alone, never the batch around it.
+        log.error({ err, topic: cmd.topic, producer: cmd.producer }, "checking an event failed");
+        const internal = new GatewayError(
+          "INTERNAL",
+          "the gateway could not check this event",
+          "retry later; if it persists, report the traceId",
+          { cause: err },
+        );
+        return Object.assign(internal, { eventId, trace, cmd });
       }
     });
     const checked = results.filter((r): r is Checked => "body" in r);
     const seen = await existing(checked);
-    const messages: TopicMessage[] = [];
-    const fresh: Checked[] = [];
+    // One send per event (its canonical record and its COLLECT record): they share a flush with every other
+    // event, but one that the broker refuses fails alone, and a transactional flush keeps each pair together.
+    const writes: { index: number; checked: Checked; messages: TopicMessage[] }[] = [];
     const inBatch = new Map<string, Checked>();
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
@@ -259,55 +289,64 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
         }
         continue;
       }
-      if (k) inBatch.set(k, r);
       const schemaId = await schemaIds.idOf(subjectOf(canonicalTopic(r.topic)), rawSchema(r.topic));
-      messages.push(
-        {
-          topic: canonicalTopic(r.topic),
-          message: {
-            key: String((r.cmd.payload as Record<string, unknown>)[KEY_FIELD]),
-            value: toWire(schemaId, r.body),
-            headers: {
-              [H.eventId]: r.eventId,
-              [H.topic]: r.topic,
-              [H.producer]: r.cmd.producer,
-              [H.grondslag]: r.cmd.grondslag,
-              [H.purpose]: r.cmd.purpose,
-              [H.traceparent]: traceparent(r.trace),
-              [H.schemaId]: String(schemaId),
-            },
+      const canonical: TopicMessage = {
+        topic: canonicalTopic(r.topic),
+        message: {
+          key: String((r.cmd.payload as Record<string, unknown>)[KEY_FIELD]),
+          value: toWire(schemaId, r.body),
+          headers: {
+            [H.eventId]: r.eventId,
+            [H.topic]: r.topic,
+            [H.producer]: r.cmd.producer,
+            [H.grondslag]: r.cmd.grondslag,
+            [H.purpose]: r.cmd.purpose,
+            [H.traceparent]: traceparent(r.trace),
+            [H.schemaId]: String(schemaId),
           },
         },
-        audit({
-          action: "COLLECT",
-          cmd: r.cmd,
-          eventId: r.eventId,
-          trace: r.trace,
-          fields: r.fields,
-          subjects: r.subjects,
-          schemaId,
-        }),
-      );
-      fresh.push(r);
-    }
-    // Refusals are audited in the same write as the accepted events of the batch.
-    for (const r of results) {
-      if (r instanceof GatewayError) {
-        const { eventId, trace, cmd } = r;
-        messages.push(audit({ action: "REJECT", cmd, eventId, trace, error: r }));
-        deps.onDecision?.({
-          topic: cmd.topic,
-          outcome: r.code,
-          grondslag: cmd.grondslag,
-          purpose: cmd.purpose,
-        });
+      };
+      const bytes = recordBytes(canonical.message);
+      if (bytes > MAX_CANONICAL_BYTES) {
+        results[i] = Object.assign(tooLarge(bytes), { eventId: r.eventId, trace: r.trace, cmd: r.cmd });
+        continue;
       }
+      if (k) inBatch.set(k, r);
+      writes.push({
+        index: i,
+        checked: r,
+        messages: [
+          canonical,
+          audit({
+            action: "COLLECT",
+            cmd: r.cmd,
+            eventId: r.eventId,
+            trace: r.trace,
+            fields: r.fields,
+            subjects: r.subjects,
+            schemaId,
+          }),
+        ],
+      });
     }
-    try {
-      await producer.send(messages);
-    } catch (err) {
-      log.error({ err }, "writing to Kafka failed");
-      const unavailable = new GatewayError(
+    const rejectAudit = (r: Refused) => {
+      const { eventId, trace, cmd } = r;
+      deps.onDecision?.({
+        topic: cmd.topic,
+        outcome: r.code,
+        grondslag: cmd.grondslag,
+        purpose: cmd.purpose,
+      });
+      return audit({ action: "REJECT", cmd, eventId, trace, error: r });
+    };
+    // Refusals are audited in the same flush as the accepted events of the batch.
+    const refusals = results.filter((r): r is Refused => r instanceof GatewayError);
+    const [refusalsWritten, ...written] = await Promise.allSettled([
+      producer.send(refusals.map(rejectAudit)),
+      ...writes.map((w) => producer.send(w.messages)),
+    ]);
+    const unavailable = (err: unknown) =>
+      new GatewayError(
         "UNAVAILABLE",
         "the bus did not acknowledge the event",
         "retry with the same Idempotency-Key",
@@ -315,7 +354,52 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
           cause: err,
         },
       );
-      return results.map((r) => ("body" in r ? unavailable : r));
+    const fresh: Checked[] = [];
+    const late: Refused[] = [];
+    written.forEach((outcome, j) => {
+      const w = writes[j];
+      if (!w) return;
+      if (outcome.status === "fulfilled") {
+        fresh.push(w.checked);
+        return;
+      }
+      const err: unknown = outcome.reason;
+      if (!isRecordError(err)) {
+        log.error({ err }, "writing to Kafka failed");
+        results[w.index] = Object.assign(unavailable(err), {
+          eventId: w.checked.eventId,
+          trace: w.checked.trace,
+          cmd: w.checked.cmd,
+        });
+        return;
+      }
+      // The broker will never take this event: refuse it (and audit that), like any other refusal.
+      log.error({ err, topic: w.checked.topic }, "the broker refused an event's records");
+      const { eventId, trace, cmd } = w.checked;
+      const refusal =
+        err instanceof UnwritableRecordError && err.reason === "too-large"
+          ? tooLarge(w.messages.reduce((n, m) => Math.max(n, recordBytes(m.message)), 0))
+          : new GatewayError(
+              "INTERNAL",
+              "the bus refused the event's records",
+              "retry later; if it persists, report the traceId",
+              { cause: err },
+            );
+      const refused = Object.assign(refusal, { eventId, trace, cmd });
+      results[w.index] = refused;
+      late.push(refused);
+    });
+    if (late.length > 0) {
+      await producer.send(late.map(rejectAudit)).catch((err: unknown) => {
+        log.error({ err }, "auditing refused events failed");
+        for (const r of late) results[results.indexOf(r)] = Object.assign(unavailable(err), r);
+      });
+    }
+    if (refusalsWritten?.status === "rejected") {
+      // A refusal not yet on the audit log is not final: the caller retries it (an ingress record is replayed).
+      log.error({ err: refusalsWritten.reason as unknown }, "auditing refusals failed");
+      for (const r of refusals)
+        results[results.indexOf(r)] = Object.assign(unavailable(refusalsWritten.reason), r);
     }
     const keyed = fresh.filter((c) => c.cmd.idempotencyKey);
     if (keyed.length > 0) {

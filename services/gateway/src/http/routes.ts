@@ -352,7 +352,7 @@ export function readiness(check: Readiness, timeoutMs = 2000): RequestHandler {
     const timedOut = new Promise<{ kafka: boolean; registry: boolean }>((resolve) => {
       timer = setTimeout(() => resolve({ kafka: false, registry: false }), timeoutMs);
     });
-    const checks = await Promise.race([
+    const { reasons, ...checks } = await Promise.race<Awaited<ReturnType<Readiness["check"]>>>([
       check.check().catch(() => ({ kafka: false, registry: false })),
       timedOut,
     ]);
@@ -366,7 +366,7 @@ export function readiness(check: Readiness, timeoutMs = 2000): RequestHandler {
       .map(([name]) => name);
     const err = new GatewayError(
       "UNAVAILABLE",
-      `not ready: ${down.join(", ")}`,
+      `not ready: ${down.join(", ")}${reasons?.length ? ` (${reasons.join("; ")})` : ""}`,
       "Wait until /readyz answers 200; the platform team is alerted.",
     );
     const { problem } = mapError(err, req);
