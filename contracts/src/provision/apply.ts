@@ -1,4 +1,5 @@
 import {
+  basicAuth,
   deleteScramUsers,
   kafkaClient,
   listScramUsers,
@@ -92,10 +93,15 @@ export async function describeAllAcls(admin: Admin): Promise<(AclSpec & { foreig
   );
 }
 
-async function registry(url: string, path: string, init?: { method: string; body: unknown }) {
-  const res = await fetch(`${url}${path}`, {
+async function registry(
+  reg: StackConfig["registry"],
+  path: string,
+  init?: { method: string; body: unknown },
+) {
+  const res = await fetch(`${reg.url}${path}`, {
     method: init?.method ?? "GET",
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+    // Provisioning is the registry's only writer: its admin account (the registry refuses anonymous callers).
+    headers: { "content-type": "application/vnd.schemaregistry.v1+json", authorization: basicAuth(reg.admin) },
     ...(init ? { body: JSON.stringify(init.body) } : {}),
   });
   const text = await res.text();
@@ -229,11 +235,11 @@ export async function applyContracts(
     for (const { subject, schema } of desired.subjects) {
       const body = { schemaType: "AVRO", schema: JSON.stringify(schema) };
       const s = encodeURIComponent(subject);
-      const config = await registry(stack.registry.url, `/config/${s}`);
+      const config = await registry(stack.registry, `/config/${s}`);
       if (config.status !== 200 || config.body.compatibilityLevel !== "BACKWARD") {
         note({ op: config.status === 200 ? "~" : "+", kind: "compatibility", what: `${subject} BACKWARD` });
         if (!opts.dryRun) {
-          const put = await registry(stack.registry.url, `/config/${s}`, {
+          const put = await registry(stack.registry, `/config/${s}`, {
             method: "PUT",
             body: { compatibility: "BACKWARD" },
           });
@@ -243,11 +249,11 @@ export async function applyContracts(
             );
         }
       }
-      const known = await registry(stack.registry.url, `/subjects/${s}`, { method: "POST", body });
+      const known = await registry(stack.registry, `/subjects/${s}`, { method: "POST", body });
       if (known.status === 200) continue;
       note({ op: "+", kind: "subject", what: `${subject} (${schema.name})` });
       if (opts.dryRun) continue;
-      const reg = await registry(stack.registry.url, `/subjects/${s}/versions`, { method: "POST", body });
+      const reg = await registry(stack.registry, `/subjects/${s}/versions`, { method: "POST", body });
       if (reg.status === 409) {
         throw new Error(
           `the registry refuses the new schema for ${subject}: it is not BACKWARD compatible with the registered one ` +

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { loadCatalogue } from "@grondslag/contracts";
 import { applyContracts, readCredential } from "@grondslag/contracts/provision";
-import { acquireStack, CREDENTIALS_FILE, databaseUrl, kafkaClient, waitFor } from "@grondslag/infra";
+import { acquireStack, basicAuth, CREDENTIALS_FILE, databaseUrl, kafkaClient, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import kafkajs from "kafkajs";
 import pino from "pino";
@@ -67,6 +67,7 @@ async function main() {
       kafkaUser: "grondslag.gateway",
       kafkaPassword: readCredential(CREDENTIALS_FILE, "grondslag.gateway"),
       registryUrl: config.registry.url,
+    registryAuth: config.registry.gateway,
       databaseUrl: databaseUrl(config.postgres),
       dbSchema: "gateway",
       pseudonymKey: crypto.randomBytes(32),
@@ -133,7 +134,9 @@ async function main() {
     await raw.connect();
     const schemaId = (
       (await (
-        await fetch(`${config.registry.url}/subjects/events.${TOPIC}-value/versions/latest`)
+        await fetch(`${config.registry.url}/subjects/events.${TOPIC}-value/versions/latest`, {
+          headers: { authorization: basicAuth(config.registry.gateway) },
+        })
       ).json()) as { id: number }
     ).id;
     rows.push(

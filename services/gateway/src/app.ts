@@ -14,6 +14,7 @@ import { GatewayError } from "./errors";
 import { authenticate, jsonBody, mapError, rateLimit, requestContext, topicGuard } from "./http/edge";
 import { openApiDocument } from "./http/openapi";
 import { createRateLimiter, type RateLimit } from "./http/rate-limit";
+import { mountRegistry, type RegistryView } from "./http/registry";
 import {
   batchHeaders,
   commitCursor,
@@ -44,6 +45,8 @@ export interface AppDeps {
   /** Per party, per instance. Default 100 requests/s, bursts of 200. `false` turns it off (benchmarks). */
   rateLimit?: RateLimit | false;
   limits?: Partial<HttpLimits>;
+  /** The parties' read-only registry window (`/v1/registry`); without it those routes answer UNAVAILABLE. */
+  registry?: RegistryView;
 }
 
 export const defaultRateLimit: RateLimit = { perSecond: 100, burst: 200 };
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps): Express {
     ...jsonBody(limits.cursorBytes),
     commitCursor(deps.subscriptions),
   );
+  mountRegistry(app, { caller, view: deps.registry });
   app.get("/healthz", liveness);
   app.get("/readyz", readiness(deps.readiness));
   app.get("/metrics", metricsHandler(registry));

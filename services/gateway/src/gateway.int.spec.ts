@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
 import { readCredential } from "@grondslag/contracts/provision";
-import { databaseUrl, waitFor } from "@grondslag/infra";
+import { basicAuth, databaseUrl, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import {
   readToEnd,
@@ -22,7 +22,7 @@ import type { PublishCommand } from "./ports";
 const stack = testStack();
 const credentials = testCredentialsFile();
 const as = (name: string) => ({ name, password: readCredential(credentials, name) });
-const registry = new csr.SchemaRegistry({ host: stack.registry.url });
+const registry = new csr.SchemaRegistry({ host: stack.registry.url, auth: stack.registry.gateway });
 
 /** A delivered record: its event id and its value decoded with the schema it was written with. */
 async function delivered(message: KafkaMessage) {
@@ -43,6 +43,7 @@ describe("gateway core against the real stack", () => {
     kafkaUser: "grondslag.gateway",
     kafkaPassword: readCredential(credentials, "grondslag.gateway"),
     registryUrl: stack.registry.url,
+    registryAuth: stack.registry.gateway,
     databaseUrl: databaseUrl(stack.postgres),
     dbSchema: "gateway",
     pseudonymKey: crypto.randomBytes(32),
@@ -136,6 +137,7 @@ describe("gateway core against the real stack", () => {
     const ref = uniqueName("ingress");
     const { id } = await fetch(
       `${stack.registry.url}/subjects/events.arbo.accident-reported-value/versions/latest`,
+      { headers: { authorization: basicAuth(stack.registry.gateway) } },
     ).then((r) => r.json() as Promise<{ id: number }>);
     const headers = {
       "grondslag-topic": "arbo.accident-reported",

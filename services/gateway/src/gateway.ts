@@ -14,6 +14,7 @@ import { BatchingProducer, createKafka } from "./core/kafka";
 import { createPublisher } from "./core/publisher";
 import { SchemaIds } from "./core/schema-ids";
 import { createSubscriptions } from "./core/subscriptions";
+import { createRegistryView } from "./http/registry";
 
 const { Partitioners } = kafkajs;
 
@@ -22,6 +23,8 @@ export interface GatewayConfig {
   kafkaUser: string;
   kafkaPassword: string;
   registryUrl: string;
+  /** The gateway's registry account (role sr-readonly): the registry refuses anonymous callers. */
+  registryAuth?: { username: string; password: string };
   databaseUrl: string;
   dbSchema: string;
   pseudonymKey: Buffer;
@@ -64,7 +67,7 @@ export function createGateway(
   });
   const producer = new BatchingProducer(rawProducer, { lingerMs: 2, maxMessages: 1000 });
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
-  const schemaIds = new SchemaIds(config.registryUrl);
+  const schemaIds = new SchemaIds(config.registryUrl, config.registryAuth);
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
   const common = { catalogue: catalogue.current, producer, schemaIds, now };
 
@@ -108,10 +111,7 @@ export function createGateway(
           () => true,
           () => false,
         ),
-        fetch(`${config.registryUrl}/subjects`, { signal: AbortSignal.timeout(2000) }).then(
-          (r) => r.ok,
-          () => false,
-        ),
+        schemaIds.reachable(),
       ]);
       // A crashed worker means events no longer flow, whatever the broker answers.
       return { kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(), registry: registryOk };
@@ -123,6 +123,12 @@ export function createGateway(
     subscriptions,
     readiness,
     catalogue,
+    /** The parties' read-only registry window, as the gateway's own registry account. */
+    registryView: createRegistryView({
+      catalogue: catalogue.current,
+      url: config.registryUrl,
+      credential: config.registryAuth,
+    }),
     admin: () => admin,
     groups: [`${groups}.deliver`, `${groups}.ingress`],
     async start() {
