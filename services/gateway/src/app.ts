@@ -99,7 +99,10 @@ export function createApp(deps: AppDeps): Express {
     ...jsonBody(limits.cursorBytes),
     commitCursor(deps.subscriptions),
   );
-  mountRegistry(app, { caller, view: deps.registry });
+  mountRegistry(app, {
+    caller: [authenticate(verifier), rateLimit(limiter, rate?.perSecond ?? 0)],
+    view: deps.registry,
+  });
   app.get("/healthz", liveness);
   app.get("/readyz", readiness(deps.readiness));
   app.get("/metrics", metricsHandler(registry));
