@@ -2,6 +2,7 @@ export { CREDENTIALS_FILE, databaseUrl, stackConfigSchema, type StackConfig } fr
 export { readInfraEnv, type InfraEnv } from "./env";
 export { acquireStack, currentStackConfig, type Stack } from "./harness";
 export { upsertScramUsers, deleteScramUsers, listScramUsers } from "./scram";
+export { alterUserQuotas, describeUserQuotas, type UserQuota } from "./quotas";
 export { waitFor, type Progress } from "./proc";
 export { KAFKA_AUTHORIZER_LOG } from "./kafka";
 export { basicAuth, type RegistryCredential } from "./registry";

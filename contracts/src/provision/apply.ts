@@ -1,6 +1,8 @@
 import {
+  alterUserQuotas,
   basicAuth,
   deleteScramUsers,
+  describeUserQuotas,
   kafkaClient,
   listScramUsers,
   upsertScramUsers,
@@ -16,13 +18,14 @@ import {
   isManagedTopic,
   type AclSpec,
   type DesiredState,
+  type PlanOptions,
 } from "./plan";
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 export interface Change {
   op: "+" | "-" | "~";
-  kind: "topic" | "partitions" | "topic-config" | "user" | "acl" | "subject" | "compatibility";
+  kind: "topic" | "partitions" | "topic-config" | "user" | "acl" | "quota" | "subject" | "compatibility";
   what: string;
 }
 
@@ -37,6 +40,8 @@ export interface ApplyOptions {
   dryRun: boolean;
   credentialsFile: string;
   progress?: (line: string) => void;
+  /** Partitions, quotas and ingress retention.bytes; default `defaultPlanOptions`. */
+  plan?: PlanOptions;
 }
 
 const resourceTypeName: Record<number, AclSpec["resourceType"] | undefined> = {
@@ -101,7 +106,10 @@ async function registry(
   const res = await fetch(`${reg.url}${path}`, {
     method: init?.method ?? "GET",
     // Provisioning is the registry's only writer: its admin account (the registry refuses anonymous callers).
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json", authorization: basicAuth(reg.admin) },
+    headers: {
+      "content-type": "application/vnd.schemaregistry.v1+json",
+      authorization: basicAuth(reg.admin),
+    },
     ...(init ? { body: JSON.stringify(init.body) } : {}),
   });
   const text = await res.text();
@@ -119,7 +127,7 @@ export async function applyContracts(
   opts: ApplyOptions,
 ): Promise<ApplyResult> {
   const progress = opts.progress ?? (() => {});
-  const desired = desiredState(catalogue, defaultPlanOptions);
+  const desired = desiredState(catalogue, opts.plan ?? defaultPlanOptions);
   const changes: Change[] = [];
   const note = (c: Change) => {
     changes.push(c);
@@ -135,7 +143,9 @@ export async function applyContracts(
       note({
         op: "+",
         kind: "topic",
-        what: `${t.name} (${t.partitions} partitions, retention.ms=${t.config["retention.ms"]})`,
+        what: `${t.name} (${t.partitions} partitions, retention.ms=${t.config["retention.ms"]}${
+          t.config["retention.bytes"] === undefined ? "" : `, retention.bytes=${t.config["retention.bytes"]}`
+        })`,
       });
     if (!opts.dryRun && missing.length > 0) {
       await admin.createTopics({
@@ -230,6 +240,26 @@ export async function applyContracts(
       if (add.length > 0) await admin.createAcls({ acl: add.map(toKafkaAcl) });
       if (remove.length > 0) await admin.deleteAcls({ filters: remove.map(toKafkaAcl) });
     }
+
+    // Quotas: those of managed users are ours (a party's user, or one provisioning created and still remembers);
+    // quotas of anyone else (tests, operators) are left alone.
+    const managedUsers = new Set([...desired.users, ...managedBefore]);
+    const actualQuotas = (await describeUserQuotas(stack)).filter((q) => managedUsers.has(q.user));
+    const quotaKey = (q: { user: string; key: string }) => `${q.user} ${q.key}`;
+    const actualByKey = new Map(actualQuotas.map((q) => [quotaKey(q), q.value]));
+    const desiredQuotaKeys = new Set(desired.quotas.map(quotaKey));
+    const setQuotas = desired.quotas.filter((q) => actualByKey.get(quotaKey(q)) !== q.value);
+    const removeQuotas = actualQuotas.filter((q) => !desiredQuotaKeys.has(quotaKey(q)));
+    for (const q of setQuotas) {
+      const was = actualByKey.get(quotaKey(q));
+      note({
+        op: was === undefined ? "+" : "~",
+        kind: "quota",
+        what: `${q.user} ${q.key}=${q.value}${was === undefined ? "" : ` (was ${was})`}`,
+      });
+    }
+    for (const q of removeQuotas) note({ op: "-", kind: "quota", what: `${q.user} ${q.key}=${q.value}` });
+    if (!opts.dryRun) await alterUserQuotas(stack, { set: setQuotas, remove: removeQuotas });
 
     // Registry subjects.
     for (const { subject, schema } of desired.subjects) {
