@@ -125,3 +125,5 @@ export async function readToEnd<T>(
     await consumer.disconnect();
   }
 }
+
+export { javaConsume, javaProduce, type JavaRun } from "./java-client";
