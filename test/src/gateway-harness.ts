@@ -41,7 +41,7 @@ export async function startGateway(stack: StackConfig, credentialsFile: string) 
       kafkaUser: "grondslag.gateway",
       kafkaPassword: readCredential(credentialsFile, "grondslag.gateway"),
       registryUrl: stack.registry.url,
-    registryAuth: stack.registry.gateway,
+      registryAuth: stack.registry.gateway,
       databaseUrl: databaseUrl(stack.postgres),
       dbSchema: "gateway",
       pseudonymKey: crypto.randomBytes(32),

@@ -77,7 +77,7 @@ export function createRegistryView(opts: RegistryViewOptions) {
         "Retry later; if it persists, report the traceId.",
       );
     }
-    return (await res.json());
+    return await res.json();
   }
 
   const notFound = (what: string) =>
