@@ -131,7 +131,7 @@ export async function statusNative(env: InfraEnv = readInfraEnv()): Promise<Stat
   lines.push({
     part: `registry ${cfg.registry.version}`,
     state: rpid ? "running" : "stopped",
-    detail: rpid ? `pid ${rpid}, ${cfg.registry.url}` : "",
+    detail: rpid ? `pid ${rpid}, ${cfg.registry.url} (basic auth)` : "",
   });
   try {
     const v = await postgresVersion(cfg.postgres.url);
