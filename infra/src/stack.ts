@@ -119,7 +119,13 @@ export interface StatusLine {
 }
 
 export async function statusNative(env: InfraEnv = readInfraEnv()): Promise<StatusLine[]> {
-  const cfg = readStackFile() ?? nativeConfig(env);
+  // A stack.json from before the registry had accounts does not parse: status still reports what runs.
+  let cfg: StackConfig;
+  try {
+    cfg = readStackFile() ?? nativeConfig(env);
+  } catch {
+    cfg = nativeConfig(env);
+  }
   const lines: StatusLine[] = [];
   const kpid = kafkaRunning();
   lines.push({
