@@ -24,7 +24,7 @@ async function main(command: string | undefined): Promise<number> {
         [
           "",
           `  kafka     ${config.kafka.version.padEnd(8)} ${config.kafka.brokers.join(",")}  (SASL: PLAIN admin, SCRAM-SHA-256 users)`,
-          `  registry  ${config.registry.version.padEnd(8)} ${config.registry.url}`,
+          `  registry  ${config.registry.version.padEnd(8)} ${config.registry.url}  (HTTP basic: ${config.registry.admin.username} writes, ${config.registry.gateway.username} reads; anonymous refused)`,
           `  postgres  ${"".padEnd(8)} ${redact(config.postgres.url)}  database ${config.postgres.database}`,
           "",
           "  stack config for tools and tests: infra/.state/stack.json   stop it: npm run infra:down",

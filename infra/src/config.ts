@@ -8,6 +8,8 @@ import { STATE_DIR } from "./paths";
  * infra/.state/stack.json, or built from env (external) or from testcontainers (docker). Everything that needs
  * the stack (tests, `contracts:apply`, `npm start`) reads this one shape.
  */
+const registryCredential = z.object({ username: z.string().min(1), password: z.string().min(1) });
+
 export const stackConfigSchema = z.object({
   mode: z.enum(["native", "docker", "external"]),
   kafka: z.object({
@@ -24,6 +26,13 @@ export const stackConfigSchema = z.object({
     /** Base of Apicurio's own API, for what the Confluent API lacks (version info). */
     nativeUrl: z.string().url(),
     version: z.string(),
+    /**
+     * HTTP basic credentials; the registry refuses anonymous callers. `admin` (role sr-admin) is for provisioning
+     * and tests that register; `gateway` (sr-readonly) is the gateway's. Parties have none: they read through the
+     * gateway's `/v1/registry` subset.
+     */
+    admin: registryCredential,
+    gateway: registryCredential,
   }),
   postgres: z.object({ url: z.string(), database: z.string() }),
 });

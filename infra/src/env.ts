@@ -22,6 +22,10 @@ const schema = z.object({
   GRONDSLAG_KAFKA_ADMIN_USER: z.string().optional(),
   GRONDSLAG_KAFKA_ADMIN_PASSWORD: z.string().optional(),
   GRONDSLAG_REGISTRY_URL: z.string().url().optional(),
+  GRONDSLAG_REGISTRY_ADMIN_USER: z.string().optional(),
+  GRONDSLAG_REGISTRY_ADMIN_PASSWORD: z.string().optional(),
+  GRONDSLAG_REGISTRY_GATEWAY_USER: z.string().optional(),
+  GRONDSLAG_REGISTRY_GATEWAY_PASSWORD: z.string().optional(),
 });
 
 export type InfraEnv = z.infer<typeof schema>;
@@ -40,6 +44,10 @@ export function readInfraEnv(env: NodeJS.ProcessEnv = process.env): InfraEnv {
         "GRONDSLAG_KAFKA_ADMIN_USER",
         "GRONDSLAG_KAFKA_ADMIN_PASSWORD",
         "GRONDSLAG_REGISTRY_URL",
+        "GRONDSLAG_REGISTRY_ADMIN_USER",
+        "GRONDSLAG_REGISTRY_ADMIN_PASSWORD",
+        "GRONDSLAG_REGISTRY_GATEWAY_USER",
+        "GRONDSLAG_REGISTRY_GATEWAY_PASSWORD",
       ] as const
     ).filter((k) => !e[k]);
     if (missing.length > 0) {

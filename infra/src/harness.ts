@@ -56,6 +56,11 @@ export function externalConfig(env: InfraEnv): StackConfig {
       url: registry.toString().replace(/\/$/, ""),
       nativeUrl: registry.toString().replace(/\/ccompat\/v7\/?$/, "/registry/v3"),
       version: "external",
+      admin: { username: env.GRONDSLAG_REGISTRY_ADMIN_USER, password: env.GRONDSLAG_REGISTRY_ADMIN_PASSWORD },
+      gateway: {
+        username: env.GRONDSLAG_REGISTRY_GATEWAY_USER,
+        password: env.GRONDSLAG_REGISTRY_GATEWAY_PASSWORD,
+      },
     },
     postgres: { url: env.GRONDSLAG_PG_URL, database: env.GRONDSLAG_PG_DATABASE },
   });

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { CACHE_DIR, MAVEN_DEPENDENCY_PLUGIN, STATE_DIR } from "./paths";
@@ -12,6 +13,70 @@ const PID_FILE = path.join(DIR, "registry.pid");
 export const REGISTRY_LOG = path.join(DIR, "registry.log");
 /** Apicurio 3.3 is compiled for Java 21 (class file 65); the machine's default Java 17 cannot run it. */
 const MIN_JAVA = 21;
+
+/** A registry account: HTTP basic auth on every call (anonymous callers get 401). */
+export interface RegistryCredential {
+  username: string;
+  password: string;
+}
+
+/**
+ * The registry's two accounts. Parties get none: they read schemas through the gateway's read-only subset
+ * (`/v1/registry`), which shows each party only its own subjects.
+ */
+export interface RegistryAccounts {
+  /** Provisioning (`contracts:apply`) and tests that register schemas: Apicurio role sr-admin. */
+  admin: RegistryCredential;
+  /** The gateway: role sr-readonly. It only looks ids up and reads schemas; a leaked gateway secret rewrites nothing. */
+  gateway: RegistryCredential;
+}
+
+const ACCOUNTS_FILE = path.join(STATE_DIR, "registry-accounts.json");
+
+/** The accounts of the native registry: generated once into infra/.state (0600), kept across restarts. */
+export function registryAccounts(): RegistryAccounts {
+  if (!fs.existsSync(ACCOUNTS_FILE)) {
+    fs.mkdirSync(STATE_DIR, { recursive: true });
+    const secret = () => crypto.randomBytes(18).toString("base64url");
+    const accounts: RegistryAccounts = {
+      admin: { username: "provision", password: secret() },
+      gateway: { username: "gateway", password: secret() },
+    };
+    fs.writeFileSync(ACCOUNTS_FILE, JSON.stringify(accounts, null, 2) + "\n", { mode: 0o600 });
+  }
+  return JSON.parse(fs.readFileSync(ACCOUNTS_FILE, "utf8")) as RegistryAccounts;
+}
+
+/** The `Authorization` header value for a registry account. */
+export function basicAuth(c: RegistryCredential): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`;
+}
+
+/**
+ * Apicurio's own authentication, no identity server needed: Quarkus HTTP basic auth against the embedded users
+ * realm (enabled at build time in the 3.3.3 archive), and Apicurio's role-based authorization on those users'
+ * roles. Quarkus warns that `quarkus.http.auth.basic` is "build time fixed"; Apicurio reads it at run time to build
+ * its authentication chain (its log says `Authentication chain: basic`), and the readiness check below proves
+ * anonymous callers are refused. Written to `config/application.properties` in the registry's working directory
+ * (Quarkus reads it from there), mode 0600, so no secret is on a command line.
+ */
+function authProperties(accounts: RegistryAccounts): string {
+  const user = (c: RegistryCredential, role: string) => [
+    `quarkus.security.users.embedded.users.${c.username}=${c.password}`,
+    `quarkus.security.users.embedded.roles.${c.username}=${role}`,
+  ];
+  return [
+    "quarkus.http.auth.basic=true",
+    "quarkus.security.users.embedded.enabled=true",
+    "quarkus.security.users.embedded.plain-text=true",
+    ...user(accounts.admin, "sr-admin"),
+    ...user(accounts.gateway, "sr-readonly"),
+    "apicurio.auth.role-based-authorization=true",
+    "apicurio.auth.role-source=token",
+    "apicurio.auth.anonymous-read-access.enabled=false",
+    "",
+  ].join("\n");
+}
 
 export interface RegistryPorts {
   port: number;
@@ -107,7 +172,11 @@ export async function startRegistry(
   }
   await ensureRegistryArchive(opts.progress);
   const java = findRegistryJava(opts.java);
-  fs.mkdirSync(DIR, { recursive: true });
+  fs.mkdirSync(path.join(DIR, "config"), { recursive: true });
+  fs.writeFileSync(path.join(DIR, "config", "application.properties"), authProperties(registryAccounts()), {
+    mode: 0o600,
+  });
+  fs.chmodSync(path.join(DIR, "config", "application.properties"), 0o600);
   opts.progress(`starting Apicurio Registry ${APICURIO_VERSION} on 127.0.0.1:${ports.port} (${java}) …`);
   startDetached(
     java,
@@ -138,12 +207,24 @@ export async function stopRegistry(): Promise<boolean> {
   return stopByPidFile(PID_FILE);
 }
 
-/** Ready means: the Confluent API answers and the global compatibility rule is in force. Returns the version. */
-export async function waitRegistryReady(url: string, nativeUrl: string, progress: Progress): Promise<string> {
-  return waitFor(
+/**
+ * Ready means: the Confluent API answers the admin account and the global compatibility rule is in force; then it
+ * must refuse an anonymous caller, or it is never called ready (one started before authentication was configured
+ * would be open to anyone on the machine). Returns the version.
+ */
+export async function waitRegistryReady(
+  url: string,
+  nativeUrl: string,
+  admin: RegistryCredential,
+  progress: Progress,
+): Promise<string> {
+  const version = await waitFor(
     "Apicurio Registry",
     async () => {
-      const cfg = await fetch(`${url}/config`, { signal: AbortSignal.timeout(2000) });
+      const cfg = await fetch(`${url}/config`, {
+        headers: { authorization: basicAuth(admin) },
+        signal: AbortSignal.timeout(2000),
+      });
       if (!cfg.ok) return undefined;
       const { compatibilityLevel } = (await cfg.json()) as { compatibilityLevel?: string };
       if (!compatibilityLevel || compatibilityLevel === "NONE") {
@@ -156,4 +237,12 @@ export async function waitRegistryReady(url: string, nativeUrl: string, progress
     },
     { timeoutMs: 120_000, intervalMs: 500, progress, onTimeout: () => `see ${REGISTRY_LOG}` },
   );
+  const anonymous = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(5000) });
+  if (anonymous.status !== 401) {
+    throw new Error(
+      `the registry at ${url} answers anonymous callers (HTTP ${anonymous.status}); it must refuse them. ` +
+        "If it was started before authentication was configured: npm run infra:down && npm run infra:up",
+    );
+  }
+  return version;
 }

@@ -5,36 +5,37 @@ import { ensureKafkaJars, kafkaClasspath } from "./kafka";
 import { CACHE_DIR, INFRA_DIR } from "./paths";
 import { run } from "./proc";
 
-const SOURCE = path.join(INFRA_DIR, "kafka", "ScramUsers.java");
 const CLASSES = path.join(CACHE_DIR, "tools");
 
-/** Compiles the tool once (and again when its source changes): running it from source costs ≈2 s a call. */
-async function compiled(): Promise<string> {
-  const cls = path.join(CLASSES, "ScramUsers.class");
-  if (!fs.existsSync(cls) || fs.statSync(cls).mtimeMs < fs.statSync(SOURCE).mtimeMs) {
-    await run("javac", ["-nowarn", "-cp", kafkaClasspath(), "-d", CLASSES, SOURCE]);
+/** Compiles a tool once (and again when its source changes): running it from source costs ≈2 s a call. */
+async function compiled(tool: string): Promise<string> {
+  const source = path.join(INFRA_DIR, "kafka", `${tool}.java`);
+  const cls = path.join(CLASSES, `${tool}.class`);
+  if (!fs.existsSync(cls) || fs.statSync(cls).mtimeMs < fs.statSync(source).mtimeMs) {
+    await run("javac", ["-nowarn", "-cp", kafkaClasspath(), "-d", CLASSES, source]);
   }
   return CLASSES;
 }
 
-async function scram(config: StackConfig, commands: string[]): Promise<string> {
-  // The tool is a plain Admin client: it runs on the fetched Kafka jars against any broker, native, Docker or external.
+/**
+ * Runs one of the Admin tools in infra/kafka (plain Admin clients on the fetched Kafka jars, against any broker:
+ * native, Docker or external) with `commands` on stdin, as the super user.
+ */
+export async function adminTool(config: StackConfig, tool: string, commands: string[]): Promise<string> {
   await ensureKafkaJars(() => {});
-  const classes = await compiled();
-  return run(
-    "java",
-    ["-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", `${kafkaClasspath()}:${classes}`, "ScramUsers"],
-    {
-      input: commands.join("\n") + "\n",
-      env: {
-        ...process.env,
-        GRONDSLAG_KAFKA_BROKERS: config.kafka.brokers.join(","),
-        GRONDSLAG_KAFKA_ADMIN_USER: config.kafka.admin.username,
-        GRONDSLAG_KAFKA_ADMIN_PASSWORD: config.kafka.admin.password,
-      },
+  const classes = await compiled(tool);
+  return run("java", ["-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", `${kafkaClasspath()}:${classes}`, tool], {
+    input: commands.join("\n") + "\n",
+    env: {
+      ...process.env,
+      GRONDSLAG_KAFKA_BROKERS: config.kafka.brokers.join(","),
+      GRONDSLAG_KAFKA_ADMIN_USER: config.kafka.admin.username,
+      GRONDSLAG_KAFKA_ADMIN_PASSWORD: config.kafka.admin.password,
     },
-  );
+  });
 }
+
+const scram = (config: StackConfig, commands: string[]) => adminTool(config, "ScramUsers", commands);
 
 const USER = /^[a-z0-9][a-z0-9.-]*$/;
 

@@ -3,6 +3,7 @@ import csr from "@kafkajs/confluent-schema-registry";
 import kafkajs from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KAFKA_AUTHORIZER_LOG } from "./kafka";
+import { basicAuth } from "./registry";
 import { deleteScramUsers, upsertScramUsers } from "./scram";
 import { testKafka, testStack, uniqueName, within } from "./test";
 import { waitFor } from "./proc";
@@ -21,7 +22,9 @@ describe(`smoke: Kafka ${stack.kafka.version} (${stack.mode}) + Apicurio Registr
   const writer = { name: uniqueName("smoke.writer"), password: uniqueName("pw") };
   const stranger = { name: uniqueName("smoke.stranger"), password: uniqueName("pw") };
   const admin = testKafka(stack).admin();
-  const registry = new csr.SchemaRegistry({ host: stack.registry.url });
+  // The admin account: the smoke test registers subjects, which only provisioning may do.
+  const registry = new csr.SchemaRegistry({ host: stack.registry.url, auth: stack.registry.admin });
+  const asAdmin = { headers: { authorization: basicAuth(stack.registry.admin) } };
   const subject = `${topic}-value`;
   const v1 = {
     type: "record",
@@ -127,7 +130,7 @@ describe(`smoke: Kafka ${stack.kafka.version} (${stack.mode}) + Apicurio Registr
       );
       expect(received).toMatchObject({ kvk: "12345678", seq: 1 });
       // The registry id in the wire header is the one the registry answers for.
-      const byId = await fetch(`${stack.registry.url}/schemas/ids/${id}`);
+      const byId = await fetch(`${stack.registry.url}/schemas/ids/${id}`, asAdmin);
       expect(byId.status).toBe(200);
     } finally {
       await consumer.disconnect();
@@ -192,7 +195,7 @@ describe(`smoke: Kafka ${stack.kafka.version} (${stack.mode}) + Apicurio Registr
       await registry.encode(v2, { kvk: "87654321", seq: 2, reason: "probe" }),
     );
     expect(decoded).toMatchObject({ kvk: "87654321", seq: 2, reason: "probe" });
-    const byId = (await (await fetch(`${stack.registry.url}/schemas/ids/${v2}`)).json()) as {
+    const byId = (await (await fetch(`${stack.registry.url}/schemas/ids/${v2}`, asAdmin)).json()) as {
       schema: string;
     };
     const served = JSON.parse(byId.schema) as { name: string; fields: { name: string }[] };

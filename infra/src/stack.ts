@@ -13,7 +13,13 @@ import {
 import { ensureDatabases, jdbc, postgresVersion, redact, registryDatabase } from "./postgres";
 import { stopByPidFile, type Progress } from "./proc";
 import { STATE_DIR } from "./paths";
-import { registryRunning, startRegistry, stopRegistry, waitRegistryReady } from "./registry";
+import {
+  registryAccounts,
+  registryRunning,
+  startRegistry,
+  stopRegistry,
+  waitRegistryReady,
+} from "./registry";
 
 export interface UpResult {
   config: StackConfig;
@@ -35,6 +41,7 @@ function nativeConfig(env: InfraEnv): StackConfig {
       url: `${registryBase}/ccompat/v7`,
       nativeUrl: `${registryBase}/registry/v3`,
       version: "unknown",
+      ...registryAccounts(),
     },
     postgres: { url: env.GRONDSLAG_PG_URL, database: env.GRONDSLAG_PG_DATABASE },
   };
@@ -69,7 +76,12 @@ export async function upNative(progress: Progress, env: InfraEnv = readInfraEnv(
     started.push("registry");
   }
   await waitKafkaReady(config.kafka.brokers, config.kafka.admin, progress);
-  config.registry.version = await waitRegistryReady(config.registry.url, config.registry.nativeUrl, progress);
+  config.registry.version = await waitRegistryReady(
+    config.registry.url,
+    config.registry.nativeUrl,
+    config.registry.admin,
+    progress,
+  );
   writeStackConfig(config);
   return { config, started };
 }
@@ -107,7 +119,13 @@ export interface StatusLine {
 }
 
 export async function statusNative(env: InfraEnv = readInfraEnv()): Promise<StatusLine[]> {
-  const cfg = readStackFile() ?? nativeConfig(env);
+  // A stack.json from before the registry had accounts does not parse: status still reports what runs.
+  let cfg: StackConfig;
+  try {
+    cfg = readStackFile() ?? nativeConfig(env);
+  } catch {
+    cfg = nativeConfig(env);
+  }
   const lines: StatusLine[] = [];
   const kpid = kafkaRunning();
   lines.push({
@@ -119,7 +137,7 @@ export async function statusNative(env: InfraEnv = readInfraEnv()): Promise<Stat
   lines.push({
     part: `registry ${cfg.registry.version}`,
     state: rpid ? "running" : "stopped",
-    detail: rpid ? `pid ${rpid}, ${cfg.registry.url}` : "",
+    detail: rpid ? `pid ${rpid}, ${cfg.registry.url} (basic auth)` : "",
   });
   try {
     const v = await postgresVersion(cfg.postgres.url);

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
 import { readCredential } from "@grondslag/contracts/provision";
+import { basicAuth } from "@grondslag/infra";
 import {
   endOffsets,
   readToEnd,
@@ -19,7 +20,7 @@ import { startGateway } from "../src/gateway-harness";
 const stack = testStack();
 const credentials = testCredentialsFile();
 const as = (name: string) => ({ name, password: readCredential(credentials, name) });
-const registry = new csr.SchemaRegistry({ host: stack.registry.url });
+const registry = new csr.SchemaRegistry({ host: stack.registry.url, auth: stack.registry.gateway });
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
 
 const UITLENER = "uitlener.90000001";
@@ -250,7 +251,9 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
   it("a malformed Avro record on an ingress topic lands in rejected.<party>, is audited, and the next valid one passes", async () => {
     const party = as(KAFKA_UITLENER);
     const { id } = (await (
-      await fetch(`${stack.registry.url}/subjects/events.arbo.accident-reported-value/versions/latest`)
+      await fetch(`${stack.registry.url}/subjects/events.arbo.accident-reported-value/versions/latest`, {
+        headers: { authorization: basicAuth(stack.registry.gateway) },
+      })
     ).json()) as { id: number };
     // The registry wire format: magic byte 0, the schema id, the Avro body.
     const withId = (body: Buffer) => {

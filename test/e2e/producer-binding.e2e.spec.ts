@@ -1,5 +1,6 @@
 import csr from "@kafkajs/confluent-schema-registry";
 import { readCredential } from "@grondslag/contracts/provision";
+import { basicAuth } from "@grondslag/infra";
 import {
   readToEnd,
   readUntil,
@@ -16,7 +17,7 @@ import { startGateway } from "../src/gateway-harness";
 const stack = testStack();
 const credentials = testCredentialsFile();
 const as = (name: string) => ({ name, password: readCredential(credentials, name) });
-const registry = new csr.SchemaRegistry({ host: stack.registry.url });
+const registry = new csr.SchemaRegistry({ host: stack.registry.url, auth: stack.registry.gateway });
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
 
 const SCHIEDAM = "gemeente.schiedam";
@@ -58,6 +59,7 @@ describe("a producer publishes only about itself (contract bindings), over HTTP 
     // Kafka ingress: the same record comes back on rejected.<party> with the same code.
     const { id } = await fetch(
       `${stack.registry.url}/subjects/events.huisvesting.violation-found-value/versions/latest`,
+      { headers: { authorization: basicAuth(stack.registry.gateway) } },
     ).then((r) => r.json() as Promise<{ id: number }>);
     const value = Buffer.concat([
       Buffer.from([0, 0, 0, 0, 0]),

@@ -1,5 +1,8 @@
 import {
+  alterUserQuotas,
+  basicAuth,
   deleteScramUsers,
+  describeUserQuotas,
   kafkaClient,
   listScramUsers,
   upsertScramUsers,
@@ -15,13 +18,14 @@ import {
   isManagedTopic,
   type AclSpec,
   type DesiredState,
+  type PlanOptions,
 } from "./plan";
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 export interface Change {
   op: "+" | "-" | "~";
-  kind: "topic" | "partitions" | "topic-config" | "user" | "acl" | "subject" | "compatibility";
+  kind: "topic" | "partitions" | "topic-config" | "user" | "acl" | "quota" | "subject" | "compatibility";
   what: string;
 }
 
@@ -38,6 +42,8 @@ export interface ApplyOptions {
   progress?: (line: string) => void;
   /** The instant whose entries are in force (default now): ACLs of expired entries are removed. */
   at?: Date;
+  /** Partitions, quotas and ingress retention.bytes; default `defaultPlanOptions`. */
+  plan?: PlanOptions;
 }
 
 const resourceTypeName: Record<number, AclSpec["resourceType"] | undefined> = {
@@ -95,10 +101,18 @@ export async function describeAllAcls(admin: Admin): Promise<(AclSpec & { foreig
   );
 }
 
-async function registry(url: string, path: string, init?: { method: string; body: unknown }) {
-  const res = await fetch(`${url}${path}`, {
+async function registry(
+  reg: StackConfig["registry"],
+  path: string,
+  init?: { method: string; body: unknown },
+) {
+  const res = await fetch(`${reg.url}${path}`, {
     method: init?.method ?? "GET",
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+    // Provisioning is the registry's only writer: its admin account (the registry refuses anonymous callers).
+    headers: {
+      "content-type": "application/vnd.schemaregistry.v1+json",
+      authorization: basicAuth(reg.admin),
+    },
     ...(init ? { body: JSON.stringify(init.body) } : {}),
   });
   const text = await res.text();
@@ -116,7 +130,7 @@ export async function applyContracts(
   opts: ApplyOptions,
 ): Promise<ApplyResult> {
   const progress = opts.progress ?? (() => {});
-  const desired = desiredState(catalogue, defaultPlanOptions, opts.at ?? new Date());
+  const desired = desiredState(catalogue, opts.plan ?? defaultPlanOptions, opts.at ?? new Date());
   const changes: Change[] = [];
   const note = (c: Change) => {
     changes.push(c);
@@ -132,7 +146,9 @@ export async function applyContracts(
       note({
         op: "+",
         kind: "topic",
-        what: `${t.name} (${t.partitions} partitions, retention.ms=${t.config["retention.ms"]})`,
+        what: `${t.name} (${t.partitions} partitions, retention.ms=${t.config["retention.ms"]}${
+          t.config["retention.bytes"] === undefined ? "" : `, retention.bytes=${t.config["retention.bytes"]}`
+        })`,
       });
     if (!opts.dryRun && missing.length > 0) {
       await admin.createTopics({
@@ -228,15 +244,35 @@ export async function applyContracts(
       if (remove.length > 0) await admin.deleteAcls({ filters: remove.map(toKafkaAcl) });
     }
 
+    // Quotas: those of managed users are ours (a party's user, or one provisioning created and still remembers);
+    // quotas of anyone else (tests, operators) are left alone.
+    const managedUsers = new Set([...desired.users, ...managedBefore]);
+    const actualQuotas = (await describeUserQuotas(stack)).filter((q) => managedUsers.has(q.user));
+    const quotaKey = (q: { user: string; key: string }) => `${q.user} ${q.key}`;
+    const actualByKey = new Map(actualQuotas.map((q) => [quotaKey(q), q.value]));
+    const desiredQuotaKeys = new Set(desired.quotas.map(quotaKey));
+    const setQuotas = desired.quotas.filter((q) => actualByKey.get(quotaKey(q)) !== q.value);
+    const removeQuotas = actualQuotas.filter((q) => !desiredQuotaKeys.has(quotaKey(q)));
+    for (const q of setQuotas) {
+      const was = actualByKey.get(quotaKey(q));
+      note({
+        op: was === undefined ? "+" : "~",
+        kind: "quota",
+        what: `${q.user} ${q.key}=${q.value}${was === undefined ? "" : ` (was ${was})`}`,
+      });
+    }
+    for (const q of removeQuotas) note({ op: "-", kind: "quota", what: `${q.user} ${q.key}=${q.value}` });
+    if (!opts.dryRun) await alterUserQuotas(stack, { set: setQuotas, remove: removeQuotas });
+
     // Registry subjects.
     for (const { subject, schema } of desired.subjects) {
       const body = { schemaType: "AVRO", schema: JSON.stringify(schema) };
       const s = encodeURIComponent(subject);
-      const config = await registry(stack.registry.url, `/config/${s}`);
+      const config = await registry(stack.registry, `/config/${s}`);
       if (config.status !== 200 || config.body.compatibilityLevel !== "BACKWARD") {
         note({ op: config.status === 200 ? "~" : "+", kind: "compatibility", what: `${subject} BACKWARD` });
         if (!opts.dryRun) {
-          const put = await registry(stack.registry.url, `/config/${s}`, {
+          const put = await registry(stack.registry, `/config/${s}`, {
             method: "PUT",
             body: { compatibility: "BACKWARD" },
           });
@@ -246,11 +282,11 @@ export async function applyContracts(
             );
         }
       }
-      const known = await registry(stack.registry.url, `/subjects/${s}`, { method: "POST", body });
+      const known = await registry(stack.registry, `/subjects/${s}`, { method: "POST", body });
       if (known.status === 200) continue;
       note({ op: "+", kind: "subject", what: `${subject} (${schema.name})` });
       if (opts.dryRun) continue;
-      const reg = await registry(stack.registry.url, `/subjects/${s}/versions`, { method: "POST", body });
+      const reg = await registry(stack.registry, `/subjects/${s}/versions`, { method: "POST", body });
       if (reg.status === 409) {
         throw new Error(
           `the registry refuses the new schema for ${subject}: it is not BACKWARD compatible with the registered one ` +

@@ -21,7 +21,7 @@ async function main(): Promise<number> {
   const { desired } = result;
   process.stdout.write(
     `\n${result.changes.length === 0 ? "no changes" : `${result.changes.length} change(s)${dryRun ? " planned (dry run)" : " applied"}`}: ` +
-      `${desired.topics.length} topics, ${desired.acls.length} ACLs, ${desired.users.length} users, ${desired.subjects.length} subjects derived\n`,
+      `${desired.topics.length} topics, ${desired.acls.length} ACLs, ${desired.users.length} users, ${desired.quotas.length} quotas, ${desired.subjects.length} subjects derived\n`,
   );
   for (const t of result.orphanTopics)
     process.stdout.write(`  orphan topic kept (no contract names it): ${t}\n`);

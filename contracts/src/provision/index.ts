@@ -13,4 +13,7 @@ export {
   subjectOf,
   type AclSpec,
   type DesiredState,
+  defaultPlanOptions,
+  type PlanOptions,
+  type QuotaSpec,
 } from "./plan";

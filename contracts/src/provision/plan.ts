@@ -39,20 +39,53 @@ export interface SubjectSpec {
   schema: AvroRecordSchema;
 }
 
+/** A client quota on a party's principal, in bytes per second per broker (Kafka throttles, it does not refuse). */
+export interface QuotaSpec {
+  user: string;
+  key: "producer_byte_rate" | "consumer_byte_rate";
+  value: number;
+}
+
 export interface DesiredState {
   topics: TopicSpec[];
+  /** Per-party quotas; services (gateway, audit) have none: throttling them would throttle every party. */
+  quotas: QuotaSpec[];
   acls: AclSpec[];
   /** SCRAM users: every party named by a contract (patterns expanded), and the services. */
   users: string[];
   subjects: SubjectSpec[];
 }
 
+export interface PartyQuota {
+  /** What a party may write per second per broker (its ingress topic). */
+  producerByteRate: number;
+  /** What a party may read per second per broker (its deliveries); undefined sets none. */
+  consumerByteRate?: number | undefined;
+}
+
 export interface PlanOptions {
   partitions: { events: number; deliver: number; ingress: number; rejected: number; audit: number };
+  /** Every party's quota, unless `quotaOverrides` names it. */
+  quota: PartyQuota;
+  quotaOverrides: Record<string, PartyQuota>;
+  /**
+   * retention.bytes of each ingress partition: a party flooding its ingress topic (faster than the gateway drains
+   * it, or while the gateway is down) fills this much disk per partition, not the broker's. Kafka applies it per
+   * partition, so a topic holds up to partitions × this.
+   */
+  ingressRetentionBytes: number;
 }
+
+const MiB = 1024 * 1024;
 
 export const defaultPlanOptions: PlanOptions = {
   partitions: { events: 6, deliver: 3, ingress: 3, rejected: 1, audit: 6 },
+  // 1 MiB/s is ≈ 1000 events/s of the largest schema (a workplace accident, ≈1 KiB Avro): far above any
+  // party's real rate, low enough that one party cannot saturate the broker's disk or network for the others.
+  quota: { producerByteRate: 1 * MiB, consumerByteRate: 4 * MiB },
+  quotaOverrides: {},
+  // 256 MiB × 3 partitions per party: a week of 1 KiB events at ≈1.3 events/s, or an outage's backlog.
+  ingressRetentionBytes: 256 * MiB,
 };
 
 const DAY = 86_400_000;
@@ -77,12 +110,17 @@ export function desiredState(
   const acls: AclSpec[] = [];
   const users = new Set<string>([GATEWAY, AUDIT_SERVICE]);
   const subjects: SubjectSpec[] = [];
-  const addTopic = (name: string, partitions: number, retention: number) => {
+  const addTopic = (
+    name: string,
+    partitions: number,
+    retention: number,
+    extra: Record<string, string> = {},
+  ) => {
     if (!topics.has(name)) {
       topics.set(name, {
         name,
         partitions,
-        config: { "retention.ms": String(retention), "cleanup.policy": "delete" },
+        config: { "retention.ms": String(retention), "cleanup.policy": "delete", ...extra },
       });
     }
   };
@@ -116,7 +154,9 @@ export function desiredState(
         users.add(party.id);
         if (inForce) producingNow.add(party.id);
         // Ingress is a hand-over, not a store: the gateway consumes it at once; a week covers an outage.
-        addTopic(ingressTopic(party.id), opts.partitions.ingress, 7 * DAY);
+        addTopic(ingressTopic(party.id), opts.partitions.ingress, 7 * DAY, {
+          "retention.bytes": String(opts.ingressRetentionBytes),
+        });
         addTopic(rejectedTopic(party.id), opts.partitions.rejected, 30 * DAY);
       }
     }
@@ -206,8 +246,18 @@ export function desiredState(
     },
   );
 
+  const quotas: QuotaSpec[] = [];
+  for (const user of users) {
+    if (user === GATEWAY || user === AUDIT_SERVICE) continue;
+    const q = opts.quotaOverrides[user] ?? opts.quota;
+    quotas.push({ user, key: "producer_byte_rate", value: q.producerByteRate });
+    if (q.consumerByteRate !== undefined)
+      quotas.push({ user, key: "consumer_byte_rate", value: q.consumerByteRate });
+  }
+
   return {
     topics: [...topics.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    quotas: quotas.sort((a, b) => `${a.user} ${a.key}`.localeCompare(`${b.user} ${b.key}`)),
     acls: acls.sort((a, b) => aclKey(a).localeCompare(aclKey(b))),
     users: [...users].sort(),
     subjects: subjects.sort((a, b) => a.subject.localeCompare(b.subject)),

@@ -281,3 +281,5 @@ export async function startGroupsAtEnd(
   }
   return ends;
 }
+
+export { javaConsume, javaProduce, type JavaRun } from "./java-client";

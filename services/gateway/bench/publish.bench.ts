@@ -6,7 +6,14 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { loadCatalogue } from "@grondslag/contracts";
 import { applyContracts, readCredential } from "@grondslag/contracts/provision";
-import { acquireStack, CREDENTIALS_FILE, databaseUrl, kafkaClient, waitFor } from "@grondslag/infra";
+import {
+  acquireStack,
+  basicAuth,
+  CREDENTIALS_FILE,
+  databaseUrl,
+  kafkaClient,
+  waitFor,
+} from "@grondslag/infra";
 import { encodeEvent, exampleEvent, loadSchema } from "@grondslag/schemas";
 import kafkajs from "kafkajs";
 import pino from "pino";
@@ -68,6 +75,7 @@ async function main() {
       kafkaUser: "grondslag.gateway",
       kafkaPassword: readCredential(CREDENTIALS_FILE, "grondslag.gateway"),
       registryUrl: config.registry.url,
+      registryAuth: config.registry.gateway,
       databaseUrl: databaseUrl(config.postgres),
       dbSchema: "gateway",
       pseudonymKey: crypto.randomBytes(32),
@@ -134,7 +142,9 @@ async function main() {
     await raw.connect();
     const schemaId = (
       (await (
-        await fetch(`${config.registry.url}/subjects/events.${TOPIC}-value/versions/latest`)
+        await fetch(`${config.registry.url}/subjects/events.${TOPIC}-value/versions/latest`, {
+          headers: { authorization: basicAuth(config.registry.gateway) },
+        })
       ).json()) as { id: number }
     ).id;
     rows.push(

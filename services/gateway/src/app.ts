@@ -22,6 +22,7 @@ import {
 } from "./http/edge";
 import { openApiDocument } from "./http/openapi";
 import { createConcurrencyLimiter, createRateLimiter, type RateLimit } from "./http/rate-limit";
+import { mountRegistry, type RegistryView } from "./http/registry";
 import {
   batchHeaders,
   commitCursor,
@@ -52,6 +53,8 @@ export interface AppDeps {
   /** Per party, per instance. Default 100 requests/s, bursts of 200. `false` turns it off (benchmarks). */
   rateLimit?: RateLimit | false;
   limits?: Partial<HttpLimits>;
+  /** The parties' read-only registry window (`/v1/registry`); without it those routes answer UNAVAILABLE. */
+  registry?: RegistryView;
 }
 
 export const defaultRateLimit: RateLimit = { perSecond: 100, burst: 200 };
@@ -125,6 +128,10 @@ export function createApp(deps: AppDeps): Express {
     ...jsonBody(limits.cursorBytes),
     commitCursor(deps.subscriptions),
   );
+  mountRegistry(app, {
+    caller: [authenticate(verifier), rateLimit(limiter, rate?.perSecond ?? 0)],
+    view: deps.registry,
+  });
   app.get("/healthz", liveness);
   app.get("/readyz", readiness(deps.readiness));
   app.get("/metrics", metricsHandler(registry));

@@ -28,6 +28,9 @@ const schema = z
     GATEWAY_KAFKA_USER: z.string().default("grondslag.gateway"),
     GATEWAY_KAFKA_PASSWORD: z.string().min(1),
     REGISTRY_URL: z.url(),
+    /** The gateway's registry account (HTTP basic); `infra:up` writes it to infra/.state/stack.json. */
+    REGISTRY_USERNAME: z.string().default("gateway"),
+    REGISTRY_PASSWORD: z.string().min(1),
     DATABASE_URL: z.string().min(1),
     GATEWAY_DB_SCHEMA: z
       .string()

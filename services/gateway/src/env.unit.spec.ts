@@ -5,6 +5,7 @@ const minimal = {
   KAFKA_BROKERS: "127.0.0.1:19092",
   GATEWAY_KAFKA_PASSWORD: "secret",
   REGISTRY_URL: "http://127.0.0.1:18080/apis/ccompat/v7",
+  REGISTRY_PASSWORD: "secret",
   DATABASE_URL: "postgres://postgres@127.0.0.1:5432/grondslag",
   PSEUDONYM_KEY: Buffer.alloc(32, 7).toString("base64"),
 };

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
 import { AUDIT_TOPIC, readCredential } from "@grondslag/contracts/provision";
-import { databaseUrl, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
+import { basicAuth, databaseUrl, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import {
   dropDbSchema,
@@ -31,7 +31,7 @@ const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePattern
 const stack = testStack();
 const credentials = testCredentialsFile();
 const as = (name: string) => ({ name, password: readCredential(credentials, name) });
-const registry = new csr.SchemaRegistry({ host: stack.registry.url });
+const registry = new csr.SchemaRegistry({ host: stack.registry.url, auth: stack.registry.gateway });
 
 const ACCIDENT = "arbo.accident-reported";
 const GAP = "loonaangifte.registration-gap";
@@ -109,6 +109,7 @@ describe("gateway core against the real stack", () => {
     kafkaUser: "grondslag.gateway",
     kafkaPassword: readCredential(credentials, "grondslag.gateway"),
     registryUrl: stack.registry.url,
+    registryAuth: stack.registry.gateway,
     databaseUrl: databaseUrl(stack.postgres),
     dbSchema: uniqueDbSchema("int"),
     pseudonymKey: crypto.randomBytes(32),
@@ -277,9 +278,9 @@ describe("gateway core against the real stack", () => {
     const producer = testKafka(stack, party).producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const ref = uniqueName("ingress");
-    const { id } = await fetch(
-      `${stack.registry.url}/subjects/events.${ACCIDENT}-value/versions/latest`,
-    ).then((r) => r.json() as Promise<{ id: number }>);
+    const { id } = await fetch(`${stack.registry.url}/subjects/events.${ACCIDENT}-value/versions/latest`, {
+      headers: { authorization: basicAuth(stack.registry.gateway) },
+    }).then((r) => r.json() as Promise<{ id: number }>);
     const headers = {
       "grondslag-topic": ACCIDENT,
       grondslag: "arbowet-art9",

@@ -15,6 +15,7 @@ import { BatchingProducer, createKafka, StallWatch } from "./core/kafka";
 import { createPublisher } from "./core/publisher";
 import { SchemaIds } from "./core/schema-ids";
 import { createSubscriptions } from "./core/subscriptions";
+import { createRegistryView } from "./http/registry";
 
 const { Partitioners } = kafkajs;
 
@@ -23,6 +24,8 @@ export interface GatewayConfig {
   kafkaUser: string;
   kafkaPassword: string;
   registryUrl: string;
+  /** The gateway's registry account (role sr-readonly): the registry refuses anonymous callers. */
+  registryAuth?: { username: string; password: string };
   databaseUrl: string;
   dbSchema: string;
   pseudonymKey: Buffer;
@@ -109,7 +112,7 @@ export function createGateway(
       })
     : publishing;
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
-  const schemaIds = new SchemaIds(config.registryUrl);
+  const schemaIds = new SchemaIds(config.registryUrl, config.registryAuth);
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
   const common = { catalogue: catalogue.current, producer, schemaIds, now };
 
@@ -178,10 +181,7 @@ export function createGateway(
           () => true,
           () => false,
         ),
-        fetch(`${config.registryUrl}/subjects`, { signal: AbortSignal.timeout(2000) }).then(
-          (r) => r.ok,
-          () => false,
-        ),
+        schemaIds.reachable(),
       ]);
       // A crashed or stalled worker means events no longer flow, whatever the broker answers.
       const reasons: string[] = [];
@@ -223,6 +223,12 @@ export function createGateway(
     subscriptions,
     readiness,
     catalogue,
+    /** The parties' read-only registry window, as the gateway's own registry account. */
+    registryView: createRegistryView({
+      catalogue: catalogue.current,
+      url: config.registryUrl,
+      credential: config.registryAuth,
+    }),
     admin: () => admin,
     groups: [`${groups}.deliver`, `${groups}.ingress`],
     kafkaTopics,

@@ -62,6 +62,7 @@ async function main() {
       kafkaUser: env.GATEWAY_KAFKA_USER,
       kafkaPassword: env.GATEWAY_KAFKA_PASSWORD,
       registryUrl: env.REGISTRY_URL,
+      registryAuth: { username: env.REGISTRY_USERNAME, password: env.REGISTRY_PASSWORD },
       databaseUrl: env.DATABASE_URL,
       dbSchema: env.GATEWAY_DB_SCHEMA,
       pseudonymKey: Buffer.from(env.PSEUDONYM_KEY, "base64"),
@@ -90,6 +91,7 @@ async function main() {
     publisher: gateway.publisher,
     subscriptions: gateway.subscriptions,
     readiness: gateway.readiness,
+    registry: gateway.registryView,
     auth: {
       keyStore: keyStore(gateway.catalogue.current),
       audience: env.JWT_AUDIENCE,

@@ -32,6 +32,7 @@ describe("delivery follows the consumer entry's window at collection time (real 
         kafkaUser: "grondslag.gateway",
         kafkaPassword: readCredential(credentials, "grondslag.gateway"),
         registryUrl: stack.registry.url,
+        registryAuth: stack.registry.gateway,
         databaseUrl: databaseUrl(stack.postgres),
         dbSchema: "gateway",
         pseudonymKey: crypto.randomBytes(32),
@@ -47,7 +48,10 @@ describe("delivery follows the consumer entry's window at collection time (real 
     // A canonical record as the gateway writes it, collected (Kafka CreateTime) on 31 December 2022: what a
     // replay or a migrated backlog hands the delivery worker today.
     const oldId = crypto.randomUUID();
-    const schemaId = await new SchemaIds(stack.registry.url).idOf(`events.${TOPIC}-value`, rawSchema(TOPIC));
+    const schemaId = await new SchemaIds(stack.registry.url, stack.registry.gateway).idOf(
+      `events.${TOPIC}-value`,
+      rawSchema(TOPIC),
+    );
     const producer = testKafka(stack).producer({
       allowAutoTopicCreation: false,
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,

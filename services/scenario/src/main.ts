@@ -109,6 +109,8 @@ async function main(once: boolean): Promise<number> {
     KAFKA_BROKERS: config.kafka.brokers.join(","),
     GATEWAY_KAFKA_PASSWORD: readCredential(CREDENTIALS_FILE, "grondslag.gateway"),
     REGISTRY_URL: config.registry.url,
+    REGISTRY_USERNAME: config.registry.gateway.username,
+    REGISTRY_PASSWORD: config.registry.gateway.password,
     DATABASE_URL: databaseUrl(config.postgres),
     PSEUDONYM_KEY: pseudonymKey(),
     DEV_KEYS_DIR: KEYS_DIR,

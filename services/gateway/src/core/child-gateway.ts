@@ -33,6 +33,7 @@ export async function startChildGateway(
       kafkaUser,
       kafkaPassword: readCredential(credentialsFile, kafkaUser),
       registryUrl: stack.registry.url,
+      registryAuth: stack.registry.gateway,
       databaseUrl: databaseUrl(stack.postgres),
       dbSchema: "gateway",
       contractsDir: undefined,

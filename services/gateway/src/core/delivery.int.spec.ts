@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadCatalogue, projectSchema } from "@grondslag/contracts";
 import { readCredential, subjectOf } from "@grondslag/contracts/provision";
-import { databaseUrl, REPO_ROOT } from "@grondslag/infra";
+import { basicAuth, databaseUrl, REPO_ROOT } from "@grondslag/infra";
 import { exampleEvent, rawSchema } from "@grondslag/schemas";
 import { readUntil, testCredentialsFile, testStack, uniqueName } from "@grondslag/infra/test";
 import type { KafkaMessage } from "kafkajs";
@@ -15,6 +15,8 @@ import { createGateway } from "../gateway";
 import { H, header } from "./wire";
 
 const stack = testStack();
+// This spec registers a view of its own and removes it again: that takes the provisioning account.
+const admin = basicAuth(stack.registry.admin);
 const credentials = testCredentialsFile();
 const as = (name: string) => ({ name, password: readCredential(credentials, name) });
 // A topic no other spec publishes, so the stock gateways of a parallel run deliver nothing this spec must tell
@@ -52,7 +54,7 @@ describe("delivery keys follow the consumer's view", () => {
     const schema = projectSchema(rawSchema(TOPIC), entry?.fields ?? []);
     const registered = await fetch(`${stack.registry.url}/subjects/${subject}/versions`, {
       method: "POST",
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      headers: { "content-type": "application/vnd.schemaregistry.v1+json", authorization: admin },
       body: JSON.stringify({ schemaType: "AVRO", schema: JSON.stringify(schema) }),
     });
     expect(registered.status).toBe(200);
@@ -66,6 +68,7 @@ describe("delivery keys follow the consumer's view", () => {
         kafkaUser: "grondslag.gateway",
         kafkaPassword: readCredential(credentials, "grondslag.gateway"),
         registryUrl: stack.registry.url,
+        registryAuth: stack.registry.gateway,
         databaseUrl: databaseUrl(stack.postgres),
         dbSchema,
         pseudonymKey: crypto.randomBytes(32),
@@ -118,15 +121,23 @@ describe("delivery keys follow the consumer's view", () => {
     } finally {
       await gateway.stop();
       const versions = (await (
-        await fetch(`${stack.registry.url}/subjects/${subject}/versions`)
+        await fetch(`${stack.registry.url}/subjects/${subject}/versions`, {
+          headers: { authorization: admin },
+        })
       ).json()) as number[];
       for (const v of versions) {
-        const res = await fetch(`${stack.registry.url}/subjects/${subject}/versions/${v}`);
+        const res = await fetch(`${stack.registry.url}/subjects/${subject}/versions/${v}`, {
+          headers: { authorization: admin },
+        });
         const { id } = (await res.json()) as { id: number };
         if (id !== viewId) continue;
-        await fetch(`${stack.registry.url}/subjects/${subject}/versions/${v}`, { method: "DELETE" });
+        await fetch(`${stack.registry.url}/subjects/${subject}/versions/${v}`, {
+          method: "DELETE",
+          headers: { authorization: admin },
+        });
         await fetch(`${stack.registry.url}/subjects/${subject}/versions/${v}?permanent=true`, {
           method: "DELETE",
+          headers: { authorization: admin },
         });
       }
       fs.rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadCatalogue, partiesMatching } from "@grondslag/contracts";
 import { ingressTopic, readCredential, rejectedTopic } from "@grondslag/contracts/provision";
-import { databaseUrl } from "@grondslag/infra";
+import { basicAuth, databaseUrl } from "@grondslag/infra";
 import { encodeEvent, exampleEvent, type Topic } from "@grondslag/schemas";
 import { readUntil, testCredentialsFile, testKafka, testStack, uniqueName } from "@grondslag/infra/test";
 import avro from "avsc";
@@ -32,7 +32,9 @@ const newTrace = () => {
 };
 
 async function canonicalId(topic: Topic): Promise<number> {
-  const res = await fetch(`${stack.registry.url}/subjects/events.${topic}-value/versions/latest`);
+  const res = await fetch(`${stack.registry.url}/subjects/events.${topic}-value/versions/latest`, {
+    headers: { authorization: basicAuth(stack.registry.gateway) },
+  });
   return ((await res.json()) as { id: number }).id;
 }
 
@@ -80,6 +82,7 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
         kafkaUser: "grondslag.gateway",
         kafkaPassword: readCredential(credentials, "grondslag.gateway"),
         registryUrl: stack.registry.url,
+        registryAuth: stack.registry.gateway,
         databaseUrl: databaseUrl(stack.postgres),
         dbSchema: "gateway",
         pseudonymKey: crypto.randomBytes(32),

@@ -132,6 +132,7 @@ describe("readiness of the Kafka workers", () => {
         kafkaUser: gatewayUser.name,
         kafkaPassword: gatewayUser.password,
         registryUrl: stack.registry.url,
+        registryAuth: stack.registry.gateway,
         databaseUrl: databaseUrl(stack.postgres),
         dbSchema: "gateway",
         pseudonymKey: crypto.randomBytes(32),

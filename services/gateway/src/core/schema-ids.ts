@@ -15,8 +15,22 @@ export class SchemaIds {
   private readonly bySchema = new WeakMap<object, Map<string, Promise<number>>>();
   private readonly byId = new Map<number, Promise<{ schema: AvroRecordSchema; type: avro.Type }>>();
 
-  /** @param url base of the Confluent-compatible API (…/apis/ccompat/v7) */
-  constructor(private readonly url: string) {}
+  private readonly auth: Record<string, string>;
+
+  /**
+   * @param url base of the Confluent-compatible API (…/apis/ccompat/v7)
+   * @param credential the gateway's registry account (HTTP basic): the registry refuses anonymous callers
+   */
+  constructor(
+    private readonly url: string,
+    credential?: { username: string; password: string },
+  ) {
+    this.auth = credential
+      ? {
+          authorization: `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString("base64")}`,
+        }
+      : {};
+  }
 
   /** The id of exactly this schema under `subject`; UNAVAILABLE when provisioning has not registered it. */
   idOf(subject: string, schema: AvroRecordSchema): Promise<number> {
@@ -38,7 +52,7 @@ export class SchemaIds {
   private async lookup(subject: string, schema: string): Promise<number> {
     const res = await fetch(`${this.url}/subjects/${encodeURIComponent(subject)}`, {
       method: "POST",
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      headers: { "content-type": "application/vnd.schemaregistry.v1+json", ...this.auth },
       body: JSON.stringify({ schemaType: "AVRO", schema }),
     }).catch((err: unknown) => {
       throw new GatewayError("UNAVAILABLE", "the schema registry is unreachable", "retry later", {
@@ -53,12 +67,20 @@ export class SchemaIds {
     );
   }
 
+  /** Whether the registry answers this account (readiness). */
+  reachable(): Promise<boolean> {
+    return fetch(`${this.url}/subjects`, { headers: this.auth, signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+  }
+
   /** A writer schema by registry id, parsed with our logical types. */
   writer(id: number): Promise<{ schema: AvroRecordSchema; type: avro.Type }> {
     let w = this.byId.get(id);
     if (!w) {
       w = (async () => {
-        const res = await fetch(`${this.url}/schemas/ids/${id}`);
+        const res = await fetch(`${this.url}/schemas/ids/${id}`, { headers: this.auth });
         if (!res.ok) throw new Error(`the registry has no schema ${id} (${res.status})`);
         const schema = JSON.parse(((await res.json()) as { schema: string }).schema) as AvroRecordSchema;
         return { schema, type: typeForSchema(schema) };

@@ -70,5 +70,6 @@ describe("the gateway's OpenAPI document", () => {
       "POST /v1/topics/arbo.accident-reported/events → 202: body must have required property 'eventId'",
       "POST /v1/topics/arbo.accident-reported/events → 202: body/duplicate must be boolean",
     ]);
-  }, 30_000); // compiling the document's schemas (ajv) takes seconds on a loaded 2-core machine
+    // Compiling validators for all 14 operations: measured 5.0 s for the first compile at load average 10.
+  }, 30_000);
 });
