@@ -270,6 +270,8 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
     const valid = withId(
       encodeEvent("arbo.accident-reported", {
         ...exampleEvent("arbo.accident-reported"),
+        // The contract binds subjectKvk to the producing uitlener's own KvK.
+        subjectKvk: KAFKA_UITLENER.slice("uitlener.".length),
         reportReference: ref,
       }),
     );

@@ -519,6 +519,7 @@ describe("gateway core against the real stack", () => {
         groupPrefix: user.name,
         dbSchema: blindSchema,
         workers: ["delivery"],
+        stallMs: 3000,
       },
       pino({ level: "silent" }),
       () => new Date(),
@@ -527,16 +528,20 @@ describe("gateway core against the real stack", () => {
     try {
       await startAtEnd(blind);
       const receipt = await gateway.publisher.publish(accident(uniqueName("ref")));
-      // This spec's own gateway delivers the event (with its DISCLOSE records); wait for those, and for the blind
-      // gateway's worker to stop on the one thing its principal may not do: write audit.log (kafkajs treats a
-      // topic authorization failure as fatal, so the worker does not retry).
+      // This spec's own gateway delivers the event (with its DISCLOSE records); wait for those. The blind gateway
+      // may not write audit.log: it must hold the event rather than deliver it or set it aside (which would lose
+      // its deliveries), and say so by turning unready once its worker stands still with the record waiting.
       await auditOf(receipt.eventId, (s) => s.filter((r) => r.action === "DISCLOSE").length >= 2);
-      await waitFor(
-        "the gateway without audit rights to fail writing its DISCLOSE records",
-        () => Promise.resolve(fatal.length > 0 ? true : undefined),
-        { timeoutMs: 45_000, intervalMs: 250 },
+      const unready = await waitFor(
+        "the gateway without audit rights to report its delivery worker stalled",
+        async () => {
+          const c = await blind.readiness.check();
+          return c.workers === false ? c : undefined;
+        },
+        { timeoutMs: 45_000, intervalMs: 500 },
       );
-      expect(fatal[0]?.message).toMatch(/not authorized/i);
+      expect(JSON.stringify(unready)).toMatch(/deliver/);
+      expect(fatal).toEqual([]);
 
       // Every delivery of the event on every delivery topic carries the span of a DISCLOSE record (from any
       // gateway); the blind gateway's would carry a span no audit record names.

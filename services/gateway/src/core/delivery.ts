@@ -12,10 +12,12 @@ import type { Consumer, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import type pg from "pg";
 import { auditMessage, auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
+import { GatewayError } from "../errors";
 import {
   batchWorker,
   MAX_RECORD_BYTES,
   recordBytes,
+  UnwritableRecordError,
   type BatchingProducer,
   type TopicMessage,
   type WorkBatch,
@@ -171,6 +173,22 @@ export function createDelivery(deps: DeliveryDeps) {
     return new Set(rows.map((r) => `${r.event_id}|${r.recipient}`));
   }
 
+  /**
+   * A write the broker refuses for a reason other than a record's size (an ACL taken away from audit.log, say) is
+   * no fault of the event: setting the event aside would lose its deliveries for good. It is held as an outage
+   * instead: retried in place, while the stalled worker turns the gateway unready and an operator is alerted.
+   */
+  async function holdOnRefusal(write: Promise<void>): Promise<void> {
+    try {
+      await write;
+    } catch (err) {
+      if (err instanceof UnwritableRecordError && err.reason === "too-large") throw err;
+      throw new GatewayError("UNAVAILABLE", "the bus refused a delivery or its audit record", "retry", {
+        cause: err,
+      });
+    }
+  }
+
   async function handle(batch: WorkBatch) {
     const topic = batch.topic.slice("events.".length);
     if (!isTopic(topic)) return;
@@ -180,8 +198,8 @@ export function createDelivery(deps: DeliveryDeps) {
     const todo = planned.filter((p) => !done.has(`${p.eventId}|${p.recipient}`));
     if (todo.length > 0) {
       // The disclosure is on the audit log before the consumer can see it.
-      await producer.send(todo.map((p) => p.audit));
-      await producer.send(todo.map((p) => p.delivery));
+      await holdOnRefusal(producer.send(todo.map((p) => p.audit)));
+      await holdOnRefusal(producer.send(todo.map((p) => p.delivery)));
       await pool.query(
         `INSERT INTO ${dbSchema}.disclosures (event_id, recipient)
          SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING`,

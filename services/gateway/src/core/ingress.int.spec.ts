@@ -48,9 +48,21 @@ async function produce(party: string, messages: { key: string; value: Buffer; he
   }
 }
 
+/** The topic's example event, with every field the producer entry binds set to the party's own attribute. */
+function ownEvent(topic: Topic, bind: Record<string, string> | undefined, party: Record<string, unknown>) {
+  const event = structuredClone(exampleEvent(topic)) as unknown as Record<string, unknown>;
+  for (const [field, attribute] of Object.entries(bind ?? {})) {
+    const path = field.split(".");
+    let at = event;
+    for (const seg of path.slice(0, -1)) at = at[seg] as Record<string, unknown>;
+    at[path[path.length - 1] ?? ""] = party[attribute];
+  }
+  return event;
+}
+
 /** Every party that produces some topic, with one topic it may publish and the headers its contract asks for. */
 function producingParties() {
-  const out = new Map<string, { topic: Topic; grondslag: string; purpose: string }>();
+  const out = new Map<string, { topic: Topic; grondslag: string; purpose: string; event: unknown }>();
   for (const contract of Object.values(catalogue.topics)) {
     if (!contract) continue;
     for (const p of contract.producers) {
@@ -60,6 +72,8 @@ function producingParties() {
             topic: contract.topic,
             grondslag: p.grondslag,
             purpose: p.purposes[0] ?? "",
+            // A producer writes only about itself (the entry's `bind`), else the gateway refuses the event.
+            event: ownEvent(contract.topic, p.bind, party),
           });
         }
       }
@@ -202,7 +216,11 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
               "Idempotency-Key": uniqueName("http"),
               traceparent: t.traceparent,
             },
-            body: JSON.stringify({ ...example, reportReference: uniqueName("http") }),
+            body: JSON.stringify({
+              ...example,
+              subjectKvk: party.slice("uitlener.".length),
+              reportReference: uniqueName("http"),
+            }),
           });
           return { status: res.status, body: await res.text() };
         },
@@ -212,8 +230,8 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
       [...producingParties()].map(async ([party, p]) => {
         const t = newTrace();
         expected.set(t.traceId, `ingress event of ${party} on ${p.topic}`);
-        const value = toWire(await canonicalId(p.topic), encodeEvent(p.topic, exampleEvent(p.topic)));
-        const key = String((exampleEvent(p.topic) as { subjectKvk: string }).subjectKvk);
+        const value = toWire(await canonicalId(p.topic), encodeEvent(p.topic, p.event as never));
+        const key = String((p.event as { subjectKvk: string }).subjectKvk);
         await produce(party, [
           {
             key,
