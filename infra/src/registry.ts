@@ -194,6 +194,11 @@ export async function startRegistry(
       `-Dapicurio.datasource.url=${storage.jdbcUrl}`,
       `-Dapicurio.datasource.username=${storage.username}`,
       `-Dapicurio.datasource.password=${storage.password}`,
+      // Apicurio's defaults hold 20 connections open and allow 100: on a PostgreSQL server with its default
+      // max_connections of 100 that starves the gateway and the tests ("sorry, too many clients already", seen here).
+      "-Dapicurio.datasource.jdbc.initial-size=2",
+      "-Dapicurio.datasource.jdbc.min-size=2",
+      "-Dapicurio.datasource.jdbc.max-size=10",
       "-Dquarkus.log.console.color=false",
       "-jar",
       RUN_JAR,
