@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Three tiers, named in the file name (CONVENTIONS 8). Integration and end-to-end specs share one stack that
-// the global setup brings up once per run (and stops afterwards only if it started it).
+// Three tiers, named in the file name (unit: no I/O; int: real Kafka, registry or PostgreSQL; e2e: the whole
+// stack). Integration and end-to-end specs share one stack that the global setup brings up once per run (and stops
+// afterwards only if it started it).
 export default defineConfig({
   test: {
     // CI logs list every test by name (the smoke test's names the broker and registry versions it ran against).

@@ -19,7 +19,7 @@ const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
   [kafkajs.logLevel.DEBUG]: "debug",
 };
 
-/** kafkajs' logs into the process's pino logger (CONVENTIONS 7), one child per client. */
+/** kafkajs' logs into the process's pino logger, one child per client: one log stream per process, never console.*. */
 export function createKafka(opts: {
   clientId: string;
   brokers: string[];

@@ -61,7 +61,7 @@ export interface ProblemMapping {
 }
 
 /**
- * The one place where thrown errors become responses (CONVENTIONS 6). `map` turns anything thrown into a problem;
+ * The one place where thrown errors become responses: errors are thrown inside and mapped once, at the edge. `map` turns anything thrown into a problem;
  * the handler logs server-side failures (never the request body) and leaves client errors to the access log.
  */
 export function problemHandler(options: {
