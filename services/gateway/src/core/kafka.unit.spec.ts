@@ -7,6 +7,7 @@ import {
   BatchingProducer,
   chunkByBytes,
   isTransient,
+  kafkajsLevel,
   recordBytes,
   StallWatch,
   UnwritableRecordError,
@@ -162,6 +163,41 @@ describe("recordBytes", () => {
     const bound = recordBytes(m);
     expect(bound).toBeGreaterThanOrEqual(actual);
     expect(bound - actual).toBeLessThan(128);
+  });
+});
+
+describe("kafkajsLevel", () => {
+  const ERROR = 1;
+  const WARN = 2;
+  it("keeps kafkajs' own level for what an operator must see", () => {
+    expect(
+      kafkajsLevel(ERROR, {
+        message: "Crash: KafkaJSNonRetriableError",
+        error: "Topic authorization failed",
+      }),
+    ).toBe("error");
+    expect(kafkajsLevel(WARN, { message: "Connection timeout" })).toBe("warn");
+  });
+
+  it("sends the routine retries of back-to-back transactions, and the exactly-once warning, to debug", () => {
+    expect(
+      kafkajsLevel(ERROR, {
+        message: "Response AddPartitionsToTxn(key: 24, version: 1)",
+        error:
+          "The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing",
+      }),
+    ).toBe("debug");
+    expect(
+      kafkajsLevel(ERROR, {
+        message:
+          "Failed to send messages: The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing",
+      }),
+    ).toBe("debug");
+    expect(
+      kafkajsLevel(WARN, {
+        message: "Limiting retries for the idempotent producer may invalidate EoS guarantees",
+      }),
+    ).toBe("debug");
   });
 });
 
