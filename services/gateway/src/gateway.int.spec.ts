@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
 import { AUDIT_TOPIC, readCredential } from "@grondslag/contracts/provision";
-import { basicAuth, databaseUrl, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
+import { basicAuth, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import {
   dropDbSchema,
@@ -22,6 +22,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GatewayError } from "./errors";
 import { createGateway, type Gateway, type GatewayConfig } from "./gateway";
+import { testGatewayConfig } from "./test-config";
 import { Pseudonymiser, type AuditRecord } from "./core/audit";
 import { H, header, toWire } from "./core/wire";
 import type { PublishCommand } from "./ports";
@@ -104,19 +105,11 @@ describe("gateway core against the real stack", () => {
   // Groups, database schema and pseudonym key of this spec's own: other gateways on the stack (the e2e spec's,
   // one left running by `npm start`) deliver the same canonical events, but write other pseudonyms, so a count of
   // this gateway's records stays exact.
-  const config: GatewayConfig = {
-    brokers: stack.kafka.brokers,
-    kafkaUser: "grondslag.gateway",
-    kafkaPassword: readCredential(credentials, "grondslag.gateway"),
-    registryUrl: stack.registry.url,
-    registryAuth: stack.registry.gateway,
-    databaseUrl: databaseUrl(stack.postgres),
+  const config: GatewayConfig = testGatewayConfig(stack, credentials, {
     dbSchema: uniqueDbSchema("int"),
-    pseudonymKey: crypto.randomBytes(32),
-    contractsDir: undefined,
     groupPrefix: uniqueName("grondslag.gateway.int"),
     ingressParties: [UITLENER],
-  };
+  });
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
   const ours = (r: AuditRecord, kvk = "90000001") =>
     r.subjects.some((s) => s.pseudonym === pseudonymiser.pseudonym("kvk", kvk));

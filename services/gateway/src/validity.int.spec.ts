@@ -1,6 +1,5 @@
 import crypto from "node:crypto";
 import { readCredential } from "@grondslag/contracts/provision";
-import { databaseUrl } from "@grondslag/infra";
 import {
   readToEnd,
   readUntil,
@@ -16,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SchemaIds } from "./core/schema-ids";
 import { H, header, toWire } from "./core/wire";
 import { createGateway, type Gateway } from "./gateway";
+import { testGatewayConfig } from "./test-config";
 
 const stack = testStack();
 const credentials = testCredentialsFile();
@@ -26,20 +26,7 @@ describe("delivery follows the consumer entry's window at collection time (real 
   let gateway: Gateway;
 
   beforeAll(async () => {
-    gateway = createGateway(
-      {
-        brokers: stack.kafka.brokers,
-        kafkaUser: "grondslag.gateway",
-        kafkaPassword: readCredential(credentials, "grondslag.gateway"),
-        registryUrl: stack.registry.url,
-        registryAuth: stack.registry.gateway,
-        databaseUrl: databaseUrl(stack.postgres),
-        dbSchema: "gateway",
-        pseudonymKey: crypto.randomBytes(32),
-        contractsDir: undefined,
-      },
-      pino({ level: "warn" }),
-    );
+    gateway = createGateway(testGatewayConfig(stack, credentials), pino({ level: "warn" }));
     await gateway.start();
   });
   afterAll(() => gateway.stop());

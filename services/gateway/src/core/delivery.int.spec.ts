@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +11,7 @@ import pg from "pg";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createGateway } from "../gateway";
+import { testGatewayConfig } from "../test-config";
 import { H, header } from "./wire";
 
 const stack = testStack();
@@ -63,19 +63,12 @@ describe("delivery keys follow the consumer's view", () => {
     const pool = new pg.Pool({ connectionString: databaseUrl(stack.postgres), max: 1 });
 
     const gateway = createGateway(
-      {
-        brokers: stack.kafka.brokers,
-        kafkaUser: "grondslag.gateway",
-        kafkaPassword: readCredential(credentials, "grondslag.gateway"),
-        registryUrl: stack.registry.url,
-        registryAuth: stack.registry.gateway,
-        databaseUrl: databaseUrl(stack.postgres),
+      testGatewayConfig(stack, credentials, {
         dbSchema,
-        pseudonymKey: crypto.randomBytes(32),
         contractsDir: dir,
         groupPrefix: `grondslag.gateway.${uniqueName("keys")}`,
         workers: ["delivery"],
-      },
+      }),
       pino({ level: "warn" }),
     );
     await gateway.start();

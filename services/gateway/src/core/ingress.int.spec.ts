@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadCatalogue, partiesMatching } from "@grondslag/contracts";
 import { ingressTopic, readCredential, rejectedTopic } from "@grondslag/contracts/provision";
-import { basicAuth, databaseUrl } from "@grondslag/infra";
+import { basicAuth } from "@grondslag/infra";
 import { encodeEvent, exampleEvent, type Topic } from "@grondslag/schemas";
 import { readUntil, testCredentialsFile, testKafka, testStack, uniqueName } from "@grondslag/infra/test";
 import avro from "avsc";
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import { createApp } from "../app";
 import { directoryKeyStore, ensureDevKeyPair, signToken } from "../auth";
 import { createGateway, type Gateway } from "../gateway";
+import { testGatewayConfig } from "../test-config";
 import { ECHO_LIMITS } from "./ingress";
 import { H, header, toWire } from "./wire";
 
@@ -90,20 +91,7 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
 
   beforeAll(async () => {
     const log = pino({ level: "warn" });
-    gateway = createGateway(
-      {
-        brokers: stack.kafka.brokers,
-        kafkaUser: "grondslag.gateway",
-        kafkaPassword: readCredential(credentials, "grondslag.gateway"),
-        registryUrl: stack.registry.url,
-        registryAuth: stack.registry.gateway,
-        databaseUrl: databaseUrl(stack.postgres),
-        dbSchema: "gateway",
-        pseudonymKey: crypto.randomBytes(32),
-        contractsDir: undefined,
-      },
-      log,
-    );
+    gateway = createGateway(testGatewayConfig(stack, credentials), log);
     await gateway.start();
     const app = createApp({
       publisher: gateway.publisher,

@@ -1,11 +1,11 @@
-import crypto from "node:crypto";
 import { ingressTopic, readCredential } from "@grondslag/contracts/provision";
-import { databaseUrl, waitFor } from "@grondslag/infra";
+import { waitFor } from "@grondslag/infra";
 import { testCredentialsFile, testKafka, testStack, uniqueName, within } from "@grondslag/infra/test";
 import kafkajs, { type Consumer } from "kafkajs";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createGateway } from "../gateway";
+import { testGatewayConfig } from "../test-config";
 import { BatchingProducer, UnwritableRecordError } from "./kafka";
 
 const stack = testStack();
@@ -127,20 +127,13 @@ describe("readiness of the Kafka workers", () => {
       password: readCredential(credentials, "grondslag.gateway"),
     };
     const gateway = createGateway(
-      {
-        brokers: stack.kafka.brokers,
+      testGatewayConfig(stack, credentials, {
         kafkaUser: gatewayUser.name,
         kafkaPassword: gatewayUser.password,
-        registryUrl: stack.registry.url,
-        registryAuth: stack.registry.gateway,
-        databaseUrl: databaseUrl(stack.postgres),
-        dbSchema: "gateway",
-        pseudonymKey: crypto.randomBytes(32),
-        contractsDir: undefined,
         groupPrefix,
         workers: ["ingress"],
         stallMs: 1_500,
-      },
+      }),
       pino({ level: "silent" }),
     );
     await gateway.start();
