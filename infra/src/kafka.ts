@@ -149,6 +149,18 @@ export function kafkaRunning(): number | undefined {
   return livePid(PID_FILE);
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes in URL-safe base64, as `StorageTool random-uuid` prints. Like Kafka's own
+ * `Uuid.randomUuid()`, never one that starts with "-": StorageTool would parse `-t -Nh…` as a missing argument
+ * (1 run in 64 failed so, seen in CI).
+ */
+export function kafkaClusterId(random: (n: number) => Buffer = crypto.randomBytes): string {
+  for (;;) {
+    const id = random(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
+}
+
 /** Starts the broker unless ours already runs; formats its storage on first use. Returns false if it already ran. */
 export async function startKafka(ports: KafkaPorts, progress: Progress): Promise<boolean> {
   if (kafkaRunning() !== undefined) return false;
@@ -168,8 +180,7 @@ export async function startKafka(ports: KafkaPorts, progress: Progress): Promise
   fs.writeFileSync(path.join(DIR, "log4j2.properties"), log4j());
   if (!fs.existsSync(path.join(DATA_DIR, "meta.properties"))) {
     progress("formatting Kafka storage (KRaft, single node) …");
-    // A KRaft cluster id is 16 random bytes in URL-safe base64 (what `StorageTool random-uuid` prints).
-    const clusterId = crypto.randomBytes(16).toString("base64url");
+    const clusterId = kafkaClusterId();
     const [cmd, args] = java(["kafka.tools.StorageTool", "format", "-t", clusterId], { heap: "256m" });
     await run(cmd, [...args, "-c", props, "--standalone"]);
   }
