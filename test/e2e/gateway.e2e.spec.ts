@@ -69,6 +69,19 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
   let gw: Awaited<ReturnType<typeof startGateway>>;
   /** Where the topics this spec reads ended when it began: it reads nothing older, however used the stack. */
   let since: Offsets;
+  /** The first audit record of a trace, read from where this spec began. */
+  const firstAuditOf = async (traceId: string) =>
+    (
+      await readUntil(stack, {
+        topic: "audit.log",
+        from: since,
+        map: (m) => {
+          const r = audit(m);
+          return r?.traceId === traceId ? r : undefined;
+        },
+        found: (seen) => seen.length > 0,
+      })
+    )[0];
 
   beforeAll(async () => {
     since = await endOffsets(stack, [
@@ -216,15 +229,7 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ code: "PURPOSE_NOT_ALLOWED", traceId: trace.traceId });
     expect((res.body as { detail: string }).detail).toContain("ongevalsmelding");
-    const [record] = await readUntil(stack, {
-      topic: "audit.log",
-      from: since,
-      map: (m) => {
-        const r = audit(m);
-        return r?.traceId === trace.traceId ? r : undefined;
-      },
-      found: (seen) => seen.length > 0,
-    });
+    const record = await firstAuditOf(trace.traceId);
     expect(record).toMatchObject({
       action: "REJECT",
       topic: ACCIDENT,
@@ -305,15 +310,7 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
     });
     expect(rejected[0]?.code).toBe("MALFORMED_RECORD");
     expect(rejected[0]?.fix).toBeTruthy();
-    const [record] = await readUntil(stack, {
-      topic: "audit.log",
-      from: since,
-      map: (m) => {
-        const r = audit(m);
-        return r?.traceId === trace.traceId ? r : undefined;
-      },
-      found: (seen) => seen.length > 0,
-    });
+    const record = await firstAuditOf(trace.traceId);
     expect(record).toMatchObject({
       action: "REJECT",
       topic: ACCIDENT,
