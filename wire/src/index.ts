@@ -1,0 +1,5 @@
+export * from "./errors";
+export * from "./framing";
+export * from "./headers";
+export * from "./topics";
+export * from "./trace";
