@@ -11,7 +11,7 @@ import { createGateway, type GatewayConfig, type GatewayHooks } from "@grondslag
 import { openApiDocument } from "@grondslag/gateway/openapi";
 import { databaseUrl, type StackConfig } from "@grondslag/infra";
 import { dropDbSchema, startGroupsAtEnd, uniqueDbSchema, uniqueName } from "@grondslag/infra/test";
-import { createResponseValidator } from "@grondslag/sdk/testing";
+import { createResponseValidator } from "@grondslag/http-kit/testing";
 import pino from "pino";
 
 export const AUDIENCE = "grondslag-gateway";

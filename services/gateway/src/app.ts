@@ -7,8 +7,8 @@ import {
   metricsHandler,
   problemHandler,
   serveOpenApi,
-} from "@grondslag/sdk/http";
-import { apiVersion } from "@grondslag/sdk/openapi";
+} from "@grondslag/http-kit/http";
+import { apiVersion } from "@grondslag/http-kit/openapi";
 import { createTokenVerifier, type TokenVerifierOptions } from "./auth/verify";
 import { GatewayError } from "./errors";
 import {

@@ -3,7 +3,7 @@ import { inject, type InjectOptions, type Response as Injected } from "light-my-
 import { pino } from "pino";
 import { Counter, Registry } from "prom-client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createResponseValidator, type ResponseValidator } from "@grondslag/sdk/testing";
+import { createResponseValidator, type ResponseValidator } from "@grondslag/http-kit/testing";
 import { createApp, type AppDeps } from "./app";
 import { signToken } from "./auth/dev-keys";
 import { staticKeyStore } from "./auth/keys";

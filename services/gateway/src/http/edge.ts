@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
-import { bodyParserFailure, routeTemplate, type ProblemMapping } from "@grondslag/sdk/http";
+import { bodyParserFailure, routeTemplate, type ProblemMapping } from "@grondslag/http-kit/http";
 import { GatewayError, toProblem } from "../errors";
 import type { Caller, Subscriptions } from "../ports";
 import type { TokenVerifier } from "../auth/verify";

@@ -1,4 +1,4 @@
-import { apiVersion, loadOpenApi, type OpenApiDocument } from "@grondslag/sdk/openapi";
+import { apiVersion, loadOpenApi, type OpenApiDocument } from "@grondslag/http-kit/openapi";
 
 /** The gateway's OpenAPI document (`services/gateway/openapi/openapi.yaml`), the source of truth of its HTTP API. */
 export const OPENAPI_FILE = new URL("../../openapi/openapi.yaml", import.meta.url);

@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { lintOpenApi } from "@grondslag/sdk/lint";
-import { serverBasePath } from "@grondslag/sdk/openapi";
-import { checkRouteCoverage, createResponseValidator } from "@grondslag/sdk/testing";
+import { lintOpenApi } from "@grondslag/http-kit/lint";
+import { serverBasePath } from "@grondslag/http-kit/openapi";
+import { checkRouteCoverage, createResponseValidator } from "@grondslag/http-kit/testing";
 import { createApp } from "../app";
 import { staticKeyStore } from "../auth/keys";
 import { errorCodes } from "../errors";

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from "express";
 import { setImmediate as yieldToIo } from "node:timers/promises";
-import { sendProblem } from "@grondslag/sdk/http";
+import { sendProblem } from "@grondslag/http-kit/http";
 import { GatewayError, toProblem } from "../errors";
 import type {
   DeliveryStream,
