@@ -1,12 +1,12 @@
 import type avro from "avsc";
 import { typeForSchema, type AvroRecordSchema } from "./avro";
 import { KEY_FIELD } from "./conventions";
-import { schemas, topics } from "./generated/schemas";
+import { recordSchemas, schemas, topics } from "./generated/schemas";
 import type { Topic, TopicMap } from "./generated/types";
 
 export * from "./avro";
 export * from "./generated/types";
-export { topics };
+export { recordSchemas, topics };
 export { exampleEvent } from "./examples";
 export { checkSchema, KEY_FIELD, NAMESPACE_PREFIX, TIME_FIELD } from "./conventions";
 export { describeFields, hasFieldPath, namedTypes, unwrap, type FieldInfo } from "./fields";

@@ -51,14 +51,24 @@ export const problemType = (code: string): string =>
  * a retry can help, and the `cause` it wraps. Services subclass it; the service skeleton and the HTTP kit map it.
  */
 export class GrondslagError extends Error {
+  /** What the caller or operator should do about it, when the thrower knows. */
+  readonly fix: string | undefined;
+
   constructor(
     readonly code: string,
     message: string,
     readonly status: number,
     readonly retriable: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; fix?: string },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "GrondslagError";
+    this.fix = options?.fix;
+  }
+
+  /** A bus error with the status and retriability its code has in `errorCodes`. */
+  static of(code: ErrorCode, message: string, options?: { cause?: unknown; fix?: string }): GrondslagError {
+    const meta = errorCodes[code];
+    return new GrondslagError(code, message, meta.status, meta.retriable, options);
   }
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { generate, SchemaError, type GeneratedFile } from "./generate";
 
 const avroDir = fileURLToPath(new URL("../../avro/", import.meta.url));
+const recordsDir = fileURLToPath(new URL("../../records/", import.meta.url));
 const outDir = fileURLToPath(new URL("../generated/", import.meta.url));
 const shown = "schemas/src/generated";
 
@@ -12,9 +13,12 @@ function main(check: boolean): number {
   const sources = readdirSync(avroDir)
     .filter((n) => n.endsWith(".avsc"))
     .map((name) => ({ name, text: readFileSync(avroDir + name, "utf8") }));
+  const records = readdirSync(recordsDir)
+    .filter((n) => n.endsWith(".avsc"))
+    .map((name) => ({ name, text: readFileSync(recordsDir + name, "utf8") }));
   let files: GeneratedFile[];
   try {
-    files = generate(sources);
+    files = generate(sources, records);
   } catch (err) {
     if (err instanceof SchemaError) {
       console.error(err.message);
@@ -36,13 +40,17 @@ function main(check: boolean): number {
       console.error(`${problems.join("\n")}\nRun \`npm run gen\` (generated files are not committed).`);
       return 1;
     }
-    console.log(`${shown} is up to date with schemas/avro (${sources.length} schemas).`);
+    console.log(
+      `${shown} is up to date with schemas/avro and schemas/records (${sources.length + records.length} schemas).`,
+    );
     return 0;
   }
   mkdirSync(outDir, { recursive: true });
   for (const n of extra) rmSync(outDir + n, { recursive: true });
   for (const f of files) writeFileSync(outDir + f.name, f.text);
-  console.log(`Generated ${files.map((f) => f.name).join(", ")} in ${shown} from ${sources.length} schemas.`);
+  console.log(
+    `Generated ${files.map((f) => f.name).join(", ")} in ${shown} from ${sources.length} event and ${records.length} other schemas.`,
+  );
   return 0;
 }
 

@@ -21,7 +21,7 @@ import { createApp } from "../src/app";
 import { staticKeyStore } from "../src/auth";
 import { ensureDevKeyPair, signToken } from "../src/auth/dev-keys";
 import { assertSafeAvro } from "../src/core/avro-guard";
-import { toWire } from "../src/core/wire";
+import { toWire } from "@grondslag/wire";
 import { createGateway, type GatewayConfig } from "../src/gateway";
 import type { PublishCommand } from "../src/ports";
 import os from "node:os";

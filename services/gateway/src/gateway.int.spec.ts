@@ -24,7 +24,7 @@ import type { GatewayError } from "./errors";
 import { createGateway, type Gateway, type GatewayConfig } from "./gateway";
 import { testGatewayConfig } from "./test-config";
 import { Pseudonymiser, type AuditRecord } from "./core/audit";
-import { H, header, toWire } from "./core/wire";
+import { BUS_HEADERS as H, header, toWire } from "@grondslag/wire";
 import type { PublishCommand } from "./ports";
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;

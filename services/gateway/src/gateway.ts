@@ -11,9 +11,9 @@ import { CatalogueHolder } from "./core/catalogue";
 import { migrate } from "./core/db";
 import { createDelivery } from "./core/delivery";
 import { createIngress } from "./core/ingress";
-import { BatchingProducer, createKafka, StallWatch } from "./core/kafka";
+import { BatchingProducer, createKafka, StallWatch } from "@grondslag/kit";
 import { createPublisher } from "./core/publisher";
-import { SchemaIds } from "./core/schema-ids";
+import { SchemaIds } from "@grondslag/kit";
 import { createSubscriptions } from "./core/subscriptions";
 import { createRegistryView } from "./http/registry";
 

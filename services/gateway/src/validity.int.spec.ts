@@ -12,8 +12,8 @@ import { encodeEvent, exampleEvent, rawSchema } from "@grondslag/schemas";
 import kafkajs from "kafkajs";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SchemaIds } from "./core/schema-ids";
-import { H, header, toWire } from "./core/wire";
+import { SchemaIds } from "@grondslag/kit";
+import { BUS_HEADERS as H, header, toWire } from "@grondslag/wire";
 import { createGateway, type Gateway } from "./gateway";
 import { testGatewayConfig } from "./test-config";
 

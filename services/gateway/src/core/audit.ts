@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import { AUDIT_TOPIC } from "@grondslag/contracts/provision";
 import { describeFields, rawSchema, type Topic } from "@grondslag/schemas";
 import { z } from "zod";
-import type { TopicMessage } from "./kafka";
+import type { TopicMessage } from "@grondslag/kit";
 
 /**
  * One audit record per action, as the design names it, on `audit.log` (JSON, keyed by event id so one event's

@@ -12,7 +12,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createGateway } from "../gateway";
 import { testGatewayConfig } from "../test-config";
-import { H, header } from "./wire";
+import { BUS_HEADERS as H, header } from "@grondslag/wire";
 
 const stack = testStack();
 // This spec registers a view of its own and removes it again: that takes the provisioning account.

@@ -21,10 +21,10 @@ import {
   type BatchingProducer,
   type TopicMessage,
   type WorkBatch,
-} from "./kafka";
-import type { SchemaIds } from "./schema-ids";
-import { childSpan, continueTrace, traceparent } from "./trace";
-import { fromWire, H, header, toWire } from "./wire";
+} from "@grondslag/kit";
+import type { SchemaIds } from "@grondslag/kit";
+import { childSpan, continueTrace, formatTraceparent as traceparent } from "@grondslag/wire";
+import { fromWire, BUS_HEADERS as H, header, toWire } from "@grondslag/wire";
 
 export interface DeliveryDeps {
   catalogue: () => Catalogue;

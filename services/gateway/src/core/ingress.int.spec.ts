@@ -17,7 +17,7 @@ import { directoryKeyStore, ensureDevKeyPair, signToken } from "../auth";
 import { createGateway, type Gateway } from "../gateway";
 import { testGatewayConfig } from "../test-config";
 import { ECHO_LIMITS } from "./ingress";
-import { H, header, toWire } from "./wire";
+import { BUS_HEADERS as H, header, toWire } from "@grondslag/wire";
 
 // The ingress outage, replayed against the real stack: one record whose long strings hold invalid UTF-8 must not
 // stop anyone else's events, nor the gateway.

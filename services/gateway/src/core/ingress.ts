@@ -11,10 +11,10 @@ import {
   type BatchingProducer,
   type TopicMessage,
   type WorkBatch,
-} from "./kafka";
+} from "@grondslag/kit";
 import type { CoreCommand, createPublisher } from "./publisher";
-import type { SchemaIds } from "./schema-ids";
-import { fromWire, H, header } from "./wire";
+import type { SchemaIds } from "@grondslag/kit";
+import { fromWire, BUS_HEADERS as H, header } from "@grondslag/wire";
 
 /** Headers a party sets on a record it produces to its `ingress.<party>` topic (documented in the gateway README). */
 export const INGRESS_HEADERS = {

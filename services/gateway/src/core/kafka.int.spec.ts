@@ -6,7 +6,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createGateway } from "../gateway";
 import { testGatewayConfig } from "../test-config";
-import { BatchingProducer, UnwritableRecordError } from "./kafka";
+import { BatchingProducer, UnwritableRecordError } from "@grondslag/kit";
 
 const stack = testStack();
 const credentials = testCredentialsFile();

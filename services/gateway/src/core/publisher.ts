@@ -22,10 +22,10 @@ import {
   UnwritableRecordError,
   type BatchingProducer,
   type TopicMessage,
-} from "./kafka";
-import type { SchemaIds } from "./schema-ids";
-import { continueTrace, traceparent, type TraceContext } from "./trace";
-import { H, toWire } from "./wire";
+} from "@grondslag/kit";
+import type { SchemaIds } from "@grondslag/kit";
+import { continueTrace, formatTraceparent as traceparent, type TraceContext } from "@grondslag/wire";
+import { BUS_HEADERS as H, toWire } from "@grondslag/wire";
 
 export interface PublisherDeps {
   catalogue: () => Catalogue;

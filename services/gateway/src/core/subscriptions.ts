@@ -7,10 +7,10 @@ import type { Logger } from "pino";
 import { GatewayError } from "../errors";
 import type { DeliveredEvent, DeliveryStream, EdgeRefusal, PollRequest, Subscriptions } from "../ports";
 import { auditMessage, refusalRecord } from "./audit";
-import type { BatchingProducer } from "./kafka";
-import type { SchemaIds } from "./schema-ids";
-import { continueTrace } from "./trace";
-import { fromWire, H, header } from "./wire";
+import type { BatchingProducer } from "@grondslag/kit";
+import type { SchemaIds } from "@grondslag/kit";
+import { continueTrace } from "@grondslag/wire";
+import { fromWire, BUS_HEADERS as H, header } from "@grondslag/wire";
 
 export interface SubscriptionDeps {
   catalogue: () => Catalogue;

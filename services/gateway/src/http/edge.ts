@@ -1,12 +1,11 @@
-import { randomBytes } from "node:crypto";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { bodyParserFailure, routeTemplate, type ProblemMapping } from "@grondslag/http-kit/http";
+import { continueTrace, formatTraceparent, isPublicTopicName } from "@grondslag/wire";
 import { GatewayError, toProblem } from "../errors";
 import type { Caller, Subscriptions } from "../ports";
 import type { TokenVerifier } from "../auth/verify";
 import type { RateLimiter } from "./rate-limit";
-import { isPublicTopicName } from "./topics";
 
 /** The W3C trace of one request: the caller's trace id (or a new one) and the edge's own span. */
 export interface Trace {
@@ -15,14 +14,10 @@ export interface Trace {
   traceparent: string;
 }
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
+/** The caller's trace with the edge's own span, or a new trace (one parser for HTTP and Kafka: `@grondslag/wire`). */
 export function traceFrom(header: string | undefined): Trace {
-  const m = header === undefined ? null : TRACEPARENT.exec(header.trim());
-  const valid = m !== null && m[1] !== "ff" && !/^0+$/.test(m[2] ?? "") && !/^0+$/.test(m[3] ?? "");
-  const traceId = valid ? (m[2] ?? "") : randomBytes(16).toString("hex");
-  const flags = valid ? (m[4] ?? "01") : "01";
-  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-${flags}` };
+  const ctx = continueTrace(header);
+  return { traceId: ctx.traceId, traceparent: formatTraceparent(ctx) };
 }
 
 /** The `{topic}` path parameter. */

@@ -6,7 +6,7 @@ import { serverBasePath } from "@grondslag/http-kit/openapi";
 import { checkRouteCoverage, createResponseValidator } from "@grondslag/http-kit/testing";
 import { createApp } from "../app";
 import { staticKeyStore } from "../auth/keys";
-import { errorCodes } from "../errors";
+import { errorCodes } from "@grondslag/wire";
 import { OPENAPI_FILE, openApiDocument } from "./openapi";
 
 function app() {

@@ -1,6 +1,7 @@
 import { deliverySubject, matchParty, type Catalogue } from "@grondslag/contracts";
 import type { Topic } from "@grondslag/schemas";
 import express, { type Express, type RequestHandler, type Response } from "express";
+import { canonicalTopic, subjectOf } from "@grondslag/wire";
 import { GatewayError } from "../errors";
 import { callerOf } from "./edge";
 
@@ -18,8 +19,6 @@ import { callerOf } from "./edge";
  * Writes (register, delete, config) are not part of the window: only provisioning writes to the registry.
  */
 
-const CANONICAL = "events.";
-
 /** The subjects `party` may read, from the contracts alone. */
 export function visibleSubjects(catalogue: Catalogue, party: string): Set<string> {
   const subjects = new Set<string>();
@@ -27,7 +26,7 @@ export function visibleSubjects(catalogue: Catalogue, party: string): Set<string
     if (!contract) continue;
     const topic: Topic = contract.topic;
     if (contract.producers.some((p) => matchParty(p.party, party)))
-      subjects.add(`${CANONICAL}${topic}-value`);
+      subjects.add(subjectOf(canonicalTopic(topic)));
     if (contract.consumers.some((c) => matchParty(c.party, party)))
       subjects.add(deliverySubject(party, topic));
   }

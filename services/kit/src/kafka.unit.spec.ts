@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer, ProducerBatch } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../errors";
+import { GrondslagError } from "@grondslag/wire";
 import {
   batchWorker,
   BatchingProducer,
@@ -204,12 +204,12 @@ describe("kafkajsLevel", () => {
 describe("isTransient", () => {
   it("tells the bus's failures from the record's", () => {
     expect(isTransient(Object.assign(new Error("x"), { name: "KafkaJSNumberOfRetriesExceeded" }))).toBe(true);
-    expect(isTransient(new GatewayError("UNAVAILABLE", "d", "f"))).toBe(true);
+    expect(isTransient(new GrondslagError("UNAVAILABLE", "d", 503, true))).toBe(true);
     expect(isTransient(Object.assign(new Error("pg"), { code: "ECONNREFUSED" }))).toBe(true);
     expect(isTransient(Object.assign(new Error("pg"), { code: "57P01" }))).toBe(true);
     expect(isTransient(new TypeError("fetch failed"))).toBe(true);
     expect(isTransient(brokerRefusal("MESSAGE_TOO_LARGE"))).toBe(false);
-    expect(isTransient(new GatewayError("INTERNAL", "d", "f"))).toBe(false);
+    expect(isTransient(new GrondslagError("INTERNAL", "d", 500, true))).toBe(false);
     expect(isTransient(new TypeError("Cannot read properties of undefined"))).toBe(false);
   });
 });
@@ -276,7 +276,7 @@ describe("batchWorker", () => {
       consumer,
       handle: () =>
         ++calls <= 3
-          ? Promise.reject(new GatewayError("UNAVAILABLE", "bus down", "retry"))
+          ? Promise.reject(new GrondslagError("UNAVAILABLE", "bus down", 503, true))
           : Promise.resolve(),
       poison: () => Promise.reject(new Error("nothing may be set aside")),
       backoff: { minMs: 1, maxMs: 2 },

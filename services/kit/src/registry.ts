@@ -1,11 +1,11 @@
 import { typeForSchema, type AvroRecordSchema } from "@grondslag/schemas";
 import type avro from "avsc";
-import { GatewayError } from "../errors";
+import { GrondslagError } from "@grondslag/wire";
 
 /**
- * Registry ids of the schemas the gateway writes with, and writer schemas by id for what it reads. Provisioning
- * registers every subject; the gateway only looks ids up and caches them (an id never changes meaning). Plain
- * HTTP on the Confluent-compatible API: the client library parses schemas without our logical types.
+ * Registry ids of the schemas a service writes with, and writer schemas by id for what it reads. Provisioning
+ * registers every subject; services only look ids up and cache them (an id never changes meaning). Plain HTTP on
+ * the Confluent-compatible API: the client library parses schemas without our logical types.
  */
 export class SchemaIds {
   /**
@@ -55,15 +55,16 @@ export class SchemaIds {
       headers: { "content-type": "application/vnd.schemaregistry.v1+json", ...this.auth },
       body: JSON.stringify({ schemaType: "AVRO", schema }),
     }).catch((err: unknown) => {
-      throw new GatewayError("UNAVAILABLE", "the schema registry is unreachable", "retry later", {
+      throw GrondslagError.of("UNAVAILABLE", "the schema registry is unreachable", {
         cause: err,
+        fix: "retry later",
       });
     });
     if (res.status === 200) return ((await res.json()) as { id: number }).id;
-    throw new GatewayError(
+    throw GrondslagError.of(
       "UNAVAILABLE",
       `the schema for ${subject} is not registered (registry answered ${res.status})`,
-      "operators: run `npm run contracts:apply`; callers: retry later",
+      { fix: "operators: run `npm run contracts:apply`; callers: retry later" },
     );
   }
 

@@ -9,6 +9,7 @@ import kafkajs, {
   type SASLOptions,
 } from "kafkajs";
 import type { Logger } from "pino";
+import { GrondslagError } from "@grondslag/wire";
 
 export type KafkaClient = InstanceType<typeof kafkajs.Kafka>;
 
@@ -133,7 +134,8 @@ export function isTransient(err: unknown): boolean {
   let e: unknown = err;
   for (let i = 0; i < 10 && e; i++) {
     const x = e as { name?: string; code?: unknown; retriable?: boolean; message?: string; cause?: unknown };
-    if (x.name === "GatewayError") return x.code === "UNAVAILABLE";
+    // Our own errors say it themselves: only "the bus is unavailable" is worth the same record again.
+    if (e instanceof GrondslagError) return e.code === "UNAVAILABLE";
     if (x.name === "UnwritableRecordError") return false;
     if (x.name === "KafkaJSNumberOfRetriesExceeded" || x.retriable === true) return true;
     if (

@@ -1,0 +1,2 @@
+export * from "./pseudonym";
+export * from "./record";

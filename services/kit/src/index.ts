@@ -1,0 +1,8 @@
+// The shared kit every Grondslag service stands on. The wire protocol (topic names, headers, framing, trace
+// context, refusal codes, the base error) is `@grondslag/wire`'s, re-exported here so a service imports one kit.
+export * from "@grondslag/wire";
+export * from "./audit/index";
+export * from "./env";
+export * from "./kafka";
+export * from "./registry";
+export * from "./service";
