@@ -1,14 +1,9 @@
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import { Gauge, Registry } from "prom-client";
-import {
-  apiVersionHeader,
-  httpMetrics,
-  metricsHandler,
-  problemHandler,
-  serveOpenApi,
-} from "@grondslag/http-kit/http";
+import { apiVersionHeader, httpMetrics, problemHandler, serveOpenApi } from "@grondslag/http-kit/http";
 import { apiVersion } from "@grondslag/http-kit/openapi";
+import { mountOps } from "@grondslag/kit";
 import { createTokenVerifier, type TokenVerifierOptions } from "./auth/verify";
 import { GatewayError } from "./errors";
 import {
@@ -27,12 +22,10 @@ import {
   batchHeaders,
   commitCursor,
   defaultLimits,
-  liveness,
   pollDeliveries,
   publishEvent,
   publishEventBatch,
   publishHeaders,
-  readiness,
   type HttpLimits,
 } from "./http/routes";
 import type { Publisher, Readiness, Subscriptions } from "./ports";
@@ -132,9 +125,7 @@ export function createApp(deps: AppDeps): Express {
     caller: [authenticate(verifier), rateLimit(limiter, rate?.perSecond ?? 0)],
     view: deps.registry,
   });
-  app.get("/healthz", liveness);
-  app.get("/readyz", readiness(deps.readiness));
-  app.get("/metrics", metricsHandler(registry));
+  mountOps(app, { metrics: registry, readiness: deps.readiness });
 
   app.use((req) => {
     throw new GatewayError(

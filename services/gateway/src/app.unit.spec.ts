@@ -129,7 +129,10 @@ function harness(overrides: Partial<AppDeps> = {}): Harness {
         return Promise.resolve();
       },
     },
-    readiness: { check: () => Promise.resolve({ kafka: true, registry: true }) },
+    readiness: {
+      names: ["kafka", "registry"],
+      check: () => Promise.resolve({ checks: { kafka: true, registry: true } }),
+    },
     auth: { keyStore: staticKeyStore(keys), audience: "grondslag-gateway", issuers: ["grondslag-dev"] },
     log: pino({ level: "silent" }),
     now: () => T0,
@@ -659,7 +662,12 @@ describe("documentation and operations", () => {
       checks: { kafka: true, registry: true },
     });
 
-    const down = harness({ readiness: { check: () => Promise.resolve({ kafka: true, registry: false }) } });
+    const down = harness({
+      readiness: {
+        names: ["kafka", "registry"],
+        check: () => Promise.resolve({ checks: { kafka: true, registry: false } }),
+      },
+    });
     const res = await down.call({ url: "/readyz" });
     expect(res.statusCode).toBe(503);
     expect(problem(res)).toMatchObject({
@@ -668,8 +676,12 @@ describe("documentation and operations", () => {
       checks: { kafka: true, registry: false },
     });
 
-    const throwing = harness({ readiness: { check: () => Promise.reject(new Error("boom")) } });
-    expect((await throwing.call({ url: "/readyz" })).statusCode).toBe(503);
+    const throwing = harness({
+      readiness: { names: ["kafka", "registry"], check: () => Promise.reject(new Error("boom")) },
+    });
+    const failed = await throwing.call({ url: "/readyz" });
+    expect(failed.statusCode).toBe(503);
+    expect(problem(failed)).toMatchObject({ checks: { kafka: false, registry: false } });
   });
 
   it("exposes request metrics by route and outcome code in a registry the core shares", async () => {

@@ -1,29 +1,11 @@
-import { BlockList, isIP } from "node:net";
+import { base64Key, baseEnv, isLoopback, port, readEnv as readServiceEnv } from "@grondslag/kit";
 import { z } from "zod";
 
-const loopback = new BlockList();
-loopback.addSubnet("127.0.0.0", 8, "ipv4");
-loopback.addAddress("::1", "ipv6");
-loopback.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
-
-/**
- * Does the gateway listen on this machine only? Only literal loopback addresses and `localhost` count: another
- * name may resolve anywhere, and 0.0.0.0 or :: listen on every interface.
- */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost") return true;
-  const family = isIP(h);
-  return family !== 0 && loopback.check(h, family === 4 ? "ipv4" : "ipv6");
-}
-
 /** The gateway's environment, validated once; every problem is reported together. See .env.example. */
-const schema = z
-  .object({
-    /** Development relaxes what production must never allow (development keys); anything unset is production. */
-    GRONDSLAG_ENV: z.enum(["development", "production"]).default("production"),
+export const gatewayEnv = baseEnv
+  .extend({
     GATEWAY_HOST: z.string().default("127.0.0.1"),
-    GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8088),
+    GATEWAY_PORT: port.default(8088),
     KAFKA_BROKERS: z.string().min(1),
     GATEWAY_KAFKA_USER: z.string().default("grondslag.gateway"),
     GATEWAY_KAFKA_PASSWORD: z.string().min(1),
@@ -37,9 +19,7 @@ const schema = z
       .regex(/^[a-z_][a-z0-9_]*$/)
       .default("gateway"),
     /** Base64 of at least 32 random bytes; the audit service holds the same key. */
-    PSEUDONYM_KEY: z
-      .string()
-      .refine((s) => Buffer.from(s, "base64").length >= 32, "must be base64 of at least 32 bytes"),
+    PSEUDONYM_KEY: base64Key(32),
     CONTRACTS_DIR: z.string().optional(),
     JWT_AUDIENCE: z.string().default("grondslag-gateway"),
     JWT_ISSUERS: z.string().default("grondslag-dev"),
@@ -48,7 +28,6 @@ const schema = z
      * without a registered key, so only with GRONDSLAG_ENV=development and a gateway that listens on loopback.
      */
     DEV_KEYS_DIR: z.string().min(1).optional(),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   })
   .superRefine((env, ctx) => {
     if (env.DEV_KEYS_DIR === undefined) return;
@@ -68,13 +47,8 @@ const schema = z
     }
   });
 
-export type GatewayEnv = z.infer<typeof schema>;
+export type GatewayEnv = z.infer<typeof gatewayEnv>;
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`invalid gateway environment:\n${lines.join("\n")}`);
-  }
-  return parsed.data;
+  return readServiceEnv("gateway", gatewayEnv, env);
 }

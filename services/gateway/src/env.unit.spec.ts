@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isLoopback, readEnv } from "./env";
+import { isLoopback } from "@grondslag/kit";
+import { readEnv } from "./env";
 
 const minimal = {
   KAFKA_BROKERS: "127.0.0.1:19092",

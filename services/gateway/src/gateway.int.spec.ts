@@ -529,7 +529,7 @@ describe("gateway core against the real stack", () => {
         "the gateway without audit rights to report its delivery worker stalled",
         async () => {
           const c = await blind.readiness.check();
-          return c.workers === false ? c : undefined;
+          return c.checks.workers === false ? c : undefined;
         },
         { timeoutMs: 45_000, intervalMs: 500 },
       );

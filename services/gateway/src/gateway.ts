@@ -175,6 +175,7 @@ export function createGateway(
   };
 
   const readiness: Readiness = {
+    names: ["kafka", "registry", "workers"],
     async check() {
       const [kafkaOk, registryOk] = await Promise.all([
         admin.describeCluster().then(
@@ -195,9 +196,11 @@ export function createGateway(
       }
       if (kafkaOk) refreshStalls();
       return {
-        kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(),
-        registry: registryOk,
-        workers: reasons.length === 0,
+        checks: {
+          kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(),
+          registry: registryOk,
+          workers: reasons.length === 0,
+        },
         ...(reasons.length > 0 ? { reasons } : {}),
       };
     },

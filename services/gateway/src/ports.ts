@@ -107,7 +107,8 @@ export interface Subscriptions {
   refused(r: EdgeRefusal): Promise<void>;
 }
 
-export interface Readiness {
-  /** `workers`: every Kafka worker runs and makes progress; `reasons` says why a check failed, for the body. */
-  check(): Promise<Record<"kafka" | "registry", boolean> & { workers?: boolean; reasons?: string[] }>;
-}
+/**
+ * The kit's readiness: checks `kafka`, `registry` and `workers` (every Kafka worker runs and makes progress);
+ * `reasons` says why one failed, for the /readyz body.
+ */
+export type { Readiness } from "@grondslag/kit";

@@ -22,6 +22,7 @@ const service = createService({
     if (fatalMs !== undefined) setTimeout(() => ctx.fatal(new Error("worker gone"), "worker crash"), fatalMs);
     return Promise.resolve({
       readiness: {
+        names: ["kafka"],
         check: () =>
           Promise.resolve({
             checks: { kafka: ctx.env.FIXTURE_UNREADY === undefined },

@@ -26,6 +26,8 @@ export interface ReadinessReport {
 }
 
 export interface Readiness {
+  /** The checks `check` reports: when it throws or times out, /readyz reports each of these as failed. */
+  names: readonly string[];
   check(): Promise<ReadinessReport>;
 }
 
@@ -36,7 +38,7 @@ export interface ServiceContext<E> {
   /** The registry `/metrics` serves; default process metrics are in it. */
   metrics: Registry;
   /** For a worker that stopped for good: stops the service and exits 1, so a supervisor restarts it. */
-  fatal(err: Error, reason: string): void;
+  fatal: (err: Error, reason: string) => void;
 }
 
 export interface Started {
@@ -183,20 +185,20 @@ export const liveness: RequestHandler = (_req, res) => {
  * problem+json body (code UNAVAILABLE) naming the checks that failed and why.
  */
 export function readinessHandler(readiness: Readiness | undefined, timeoutMs = 2000): RequestHandler {
+  const failed = (reason: string): ReadinessReport => ({
+    checks: Object.fromEntries(
+      (readiness?.names.length ? readiness.names : ["checks"]).map((n) => [n, false]),
+    ),
+    reasons: [reason],
+  });
   return async (_req, res) => {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<ReadinessReport>((resolve) => {
-      timer = setTimeout(
-        () => resolve({ checks: { responsive: false }, reasons: [`checks took over ${timeoutMs} ms`] }),
-        timeoutMs,
-      );
+      timer = setTimeout(() => resolve(failed(`the checks took over ${timeoutMs} ms`)), timeoutMs);
     });
     const report = await Promise.race([
-      (readiness?.check() ?? Promise.resolve<ReadinessReport>({ checks: {} })).catch(
-        (err: unknown): ReadinessReport => ({
-          checks: { responsive: false },
-          reasons: [`a check failed: ${err instanceof Error ? err.message : String(err)}`],
-        }),
+      (readiness?.check() ?? Promise.resolve<ReadinessReport>({ checks: {} })).catch((err: unknown) =>
+        failed(`a check failed: ${err instanceof Error ? err.message : String(err)}`),
       ),
       timedOut,
     ]);

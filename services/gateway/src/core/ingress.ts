@@ -14,16 +14,7 @@ import {
 } from "@grondslag/kit";
 import type { CoreCommand, createPublisher } from "./publisher";
 import type { SchemaIds } from "@grondslag/kit";
-import { fromWire, BUS_HEADERS as H, header } from "@grondslag/wire";
-
-/** Headers a party sets on a record it produces to its `ingress.<party>` topic (documented in the gateway README). */
-export const INGRESS_HEADERS = {
-  topic: "grondslag-topic",
-  grondslag: "grondslag",
-  purpose: "doelbinding",
-  idempotencyKey: "idempotency-key",
-  traceparent: "traceparent",
-} as const;
+import { BUS_HEADERS as H, expectKafkaTopic, fromWire, header, INGRESS_HEADERS } from "@grondslag/wire";
 
 export interface IngressDeps {
   consumer: Consumer;
@@ -201,7 +192,7 @@ export function createIngress(deps: IngressDeps) {
   }
 
   async function handle(batch: WorkBatch) {
-    const party = batch.topic.slice("ingress.".length);
+    const { party } = expectKafkaTopic(batch.topic, "ingress");
     const messages = batch.messages;
     const commands: CoreCommand[] = [];
     for (const m of messages) commands.push(await toCommand(party, batch.partition, m));
@@ -219,7 +210,7 @@ export function createIngress(deps: IngressDeps) {
 
   /** A record that could not be handled at all: refused (and audited) as INTERNAL, so its partition moves on. */
   async function poison(batch: WorkBatch, message: KafkaMessage) {
-    const party = batch.topic.slice("ingress.".length);
+    const { party } = expectKafkaTopic(batch.topic, "ingress");
     const error = new GatewayError(
       "INTERNAL",
       "the gateway could not process this record",

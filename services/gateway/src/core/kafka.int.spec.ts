@@ -170,11 +170,11 @@ describe("readiness of the Kafka workers", () => {
         "readiness to report the stall",
         async () => {
           const checks = await gateway.readiness.check();
-          return checks.workers === false ? checks : undefined;
+          return checks.checks.workers === false ? checks : undefined;
         },
         { timeoutMs: 60_000, intervalMs: 250 },
       );
-      expect(unready.kafka).toBe(true);
+      expect(unready.checks.kafka).toBe(true);
       expect(unready.reasons?.join("\n")).toMatch(
         new RegExp(
           `${groupPrefix}\\.ingress stalled: .*${topic.replace(/\./g, "\\.")}\\[\\d\\] at offset \\d+ with \\d+ waiting`,
@@ -184,7 +184,7 @@ describe("readiness of the Kafka workers", () => {
       release();
       await waitFor(
         "readiness to recover once the member moves on",
-        async () => ((await gateway.readiness.check()).workers === true ? true : undefined),
+        async () => ((await gateway.readiness.check()).checks.workers === true ? true : undefined),
         { timeoutMs: 60_000, intervalMs: 250 },
       );
     } finally {

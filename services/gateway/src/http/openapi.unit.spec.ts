@@ -21,7 +21,10 @@ function app() {
       commit: () => Promise.resolve(),
       refused: () => Promise.resolve(),
     },
-    readiness: { check: () => Promise.resolve({ kafka: true, registry: true }) },
+    readiness: {
+      names: ["kafka", "registry"],
+      check: () => Promise.resolve({ checks: { kafka: true, registry: true } }),
+    },
     auth: { keyStore: staticKeyStore([]), audience: "grondslag-gateway", issuers: ["grondslag-dev"] },
     log: pino({ level: "silent" }),
     now: () => new Date(),

@@ -1,13 +1,11 @@
 import type { Request, RequestHandler, Response } from "express";
 import { setImmediate as yieldToIo } from "node:timers/promises";
-import { sendProblem } from "@grondslag/http-kit/http";
 import { GatewayError, toProblem } from "../errors";
 import type {
   DeliveryStream,
   PublishCommand,
   PublishReceipt,
   Publisher,
-  Readiness,
   Subscriptions,
 } from "../ports";
 import {
@@ -339,37 +337,5 @@ export function commitCursor(subscriptions: Subscriptions): RequestHandler {
     }
     await subscriptions.commit(callerOf(res).party, topicOf(req), cursor);
     res.status(200).json({ cursor });
-  };
-}
-
-export const liveness: RequestHandler = (_req, res) => {
-  res.status(200).json({ status: "ok" });
-};
-
-export function readiness(check: Readiness, timeoutMs = 2000): RequestHandler {
-  return async (req, res) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<{ kafka: boolean; registry: boolean }>((resolve) => {
-      timer = setTimeout(() => resolve({ kafka: false, registry: false }), timeoutMs);
-    });
-    const { reasons, ...checks } = await Promise.race<Awaited<ReturnType<Readiness["check"]>>>([
-      check.check().catch(() => ({ kafka: false, registry: false })),
-      timedOut,
-    ]);
-    clearTimeout(timer);
-    if (checks.kafka && checks.registry) {
-      res.status(200).json({ status: "ready", checks });
-      return;
-    }
-    const down = Object.entries(checks)
-      .filter(([, ok]) => !ok)
-      .map(([name]) => name);
-    const err = new GatewayError(
-      "UNAVAILABLE",
-      `not ready: ${down.join(", ")}${reasons?.length ? ` (${reasons.join("; ")})` : ""}`,
-      "Wait until /readyz answers 200; the platform team is alerted.",
-    );
-    const { problem } = mapError(err, req);
-    sendProblem(res, { ...problem, checks });
   };
 }

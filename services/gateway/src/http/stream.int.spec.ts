@@ -65,7 +65,10 @@ async function serve() {
       commit: () => Promise.resolve(),
       refused: () => Promise.resolve(),
     },
-    readiness: { check: () => Promise.resolve({ kafka: true, registry: true }) },
+    readiness: {
+      names: ["kafka", "registry"],
+      check: () => Promise.resolve({ checks: { kafka: true, registry: true } }),
+    },
     auth: {
       keyStore: staticKeyStore([{ party: "uwv", keys: [pub] }]),
       audience: "grondslag-gateway",
