@@ -1,3 +1,4 @@
+import { readAuditRecord } from "@grondslag/kit";
 import csr from "@kafkajs/confluent-schema-registry";
 import { readCredential } from "@grondslag/contracts/provision";
 import { basicAuth } from "@grondslag/infra";
@@ -100,14 +101,8 @@ describe("a producer publishes only about itself (contract bindings), over HTTP 
     const audited = await readUntil(stack, {
       topic: "audit.log",
       map: (m) => {
-        const r = JSON.parse(m.value?.toString() ?? "{}") as {
-          action?: string;
-          producer?: string;
-          reasonCode?: string | null;
-          channel?: string;
-          time?: string;
-        };
-        return r.producer === SCHIEDAM && r.reasonCode === "BINDING_VIOLATED" ? r : undefined;
+        const r = readAuditRecord(m.value);
+        return r?.producer === SCHIEDAM && r.reasonCode === "BINDING_VIOLATED" ? r : undefined;
       },
       found: (seen) => seen.some((r) => r.channel === "http") && seen.some((r) => r.channel === "kafka"),
     });

@@ -1,22 +1,5 @@
+import { readAuditRecord, type AuditRecord } from "@grondslag/kit";
 import { kafkaClient, type StackConfig } from "@grondslag/infra";
-
-/** The audit record fields the report reads (the gateway's full shape is in its core/audit.ts). */
-export interface AuditEntry {
-  id: string;
-  time: string;
-  action: "COLLECT" | "DISCLOSE" | "REJECT";
-  topic: string;
-  eventId: string;
-  producer: string;
-  recipient: string | null;
-  grondslag: string | null;
-  purpose: string | null;
-  fields: string[];
-  reasonCode: string | null;
-  channel: string;
-  traceId: string;
-  subjects: { type: string; pseudonym: string }[];
-}
 
 /**
  * Reads `audit.log` (as the super user: this is the operator's view) until `done` holds for the records of this
@@ -25,12 +8,12 @@ export interface AuditEntry {
 export async function readAudit(
   stack: StackConfig,
   traceId: string,
-  done: (records: AuditEntry[]) => boolean,
+  done: (records: AuditRecord[]) => boolean,
   timeoutMs = 60_000,
-): Promise<{ records: AuditEntry[]; complete: boolean }> {
+): Promise<{ records: AuditRecord[]; complete: boolean }> {
   const kafka = kafkaClient(stack.kafka, undefined, { clientId: "grondslag-scenario" });
   const consumer = kafka.consumer({ groupId: `grondslag.scenario.${traceId}` });
-  const byId = new Map<string, AuditEntry>();
+  const byId = new Map<string, AuditRecord>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: ["audit.log"], fromBeginning: true });
@@ -39,8 +22,9 @@ export async function readAudit(
       consumer
         .run({
           eachMessage: async ({ message }) => {
-            const r = JSON.parse(message.value?.toString() ?? "{}") as AuditEntry;
-            if (r.traceId !== traceId) return;
+            // Records of older runs on this stack may predate the Avro record: not this run's, skip them.
+            const r = readAuditRecord(message.value);
+            if (r?.traceId !== traceId) return;
             byId.set(r.id, r);
             if (done([...byId.values()])) {
               clearTimeout(timer);
@@ -51,7 +35,7 @@ export async function readAudit(
         })
         .catch(reject);
     });
-    return { records: [...byId.values()].sort((a, b) => a.time.localeCompare(b.time)), complete };
+    return { records: [...byId.values()].sort((a, b) => a.time.getTime() - b.time.getTime()), complete };
   } finally {
     await consumer.disconnect();
   }

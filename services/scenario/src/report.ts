@@ -1,4 +1,4 @@
-import type { AuditEntry } from "./audit-log";
+import type { AuditRecord as AuditEntry } from "@grondslag/kit";
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -42,7 +42,7 @@ const PALETTE = [
   "#17becf",
   "#7f7f7f",
 ];
-const clock = (iso: string) => iso.slice(11, 23);
+const clock = (time: Date) => time.toISOString().slice(11, 23);
 
 /**
  * The auditor page: who sent what to whom under which legal basis, as a picture (producers → topics → recipients,

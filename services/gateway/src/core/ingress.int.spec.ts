@@ -1,3 +1,4 @@
+import { readAuditRecord } from "@grondslag/kit";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -258,8 +259,8 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
     const disclosed = await readUntil(stack, {
       topic: "audit.log",
       map: (m) => {
-        const r = JSON.parse(m.value?.toString() ?? "{}") as { action?: string; traceId?: string };
-        return r.action === "DISCLOSE" && r.traceId && expected.has(r.traceId) ? r.traceId : undefined;
+        const r = readAuditRecord(m.value);
+        return r?.action === "DISCLOSE" && expected.has(r.traceId) ? r.traceId : undefined;
       },
       found: (seen) => [...expected.keys()].every((t) => seen.includes(t)),
       timeoutMs: 40_000,

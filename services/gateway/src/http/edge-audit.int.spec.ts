@@ -1,3 +1,4 @@
+import { readAuditRecord, type AuditRecord } from "@grondslag/kit";
 import crypto from "node:crypto";
 import { testCredentialsFile, testKafka, testStack, uniqueName, within } from "@grondslag/infra/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,18 +6,6 @@ import { startChildGateway, type ChildGateway } from "../core/child-gateway";
 
 const stack = testStack();
 const credentials = testCredentialsFile();
-
-interface Rejected {
-  action: string;
-  reasonCode: string;
-  traceId: string;
-  topic: string;
-  producer: string;
-  recipient: string | null;
-  grondslag: string | null;
-  purpose: string | null;
-  reasonDetail: string | null;
-}
 
 /**
  * The records on audit.log with the given trace ids, read from the log's end offsets as of `from` (never offset 0:
@@ -28,7 +17,7 @@ async function auditedFrom(from: { partition: number; offset: string }[], traceI
   await admin.connect();
   await admin.setOffsets({ groupId, topic: "audit.log", partitions: from }).finally(() => admin.disconnect());
   const consumer = testKafka(stack).consumer({ groupId });
-  const found = new Map<string, Rejected>();
+  const found = new Map<string, AuditRecord>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: ["audit.log"] });
@@ -39,8 +28,8 @@ async function auditedFrom(from: { partition: number; offset: string }[], traceI
         consumer
           .run({
             eachMessage: ({ message }) => {
-              const r = JSON.parse(message.value?.toString() ?? "{}") as Rejected;
-              if (traceIds.includes(r.traceId)) found.set(r.traceId, r);
+              const r = readAuditRecord(message.value);
+              if (r && traceIds.includes(r.traceId)) found.set(r.traceId, r);
               if (found.size === traceIds.length) resolve();
               return Promise.resolve();
             },

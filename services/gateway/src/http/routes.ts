@@ -1,13 +1,7 @@
 import type { Request, RequestHandler, Response } from "express";
 import { setImmediate as yieldToIo } from "node:timers/promises";
 import { GatewayError, toProblem } from "../errors";
-import type {
-  DeliveryStream,
-  PublishCommand,
-  PublishReceipt,
-  Publisher,
-  Subscriptions,
-} from "../ports";
+import type { DeliveryStream, PublishCommand, PublishReceipt, Publisher, Subscriptions } from "../ports";
 import {
   callerOf,
   checkIdempotencyKey,

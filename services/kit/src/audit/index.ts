@@ -1,2 +1,3 @@
 export * from "./pseudonym";
 export * from "./record";
+export * from "./log";

@@ -146,6 +146,20 @@ export function decodeAuditRecord(value: Buffer): AuditRecord {
 }
 
 /**
+ * A record from `audit.log`, or undefined for a value that is none (empty, or a JSON record an older version of
+ * the gateway wrote on a local stack). For tools and tests that read a log they share; a store that must account
+ * for every record uses `decodeAuditRecord`, which throws.
+ */
+export function readAuditRecord(value: Buffer | null | undefined): AuditRecord | undefined {
+  if (!value) return undefined;
+  try {
+    return decodeAuditRecord(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The record as a message on `audit.log`, keyed by its event so one event's records share a partition (and so an
  * audit hash chain). A refusal that concerns no event is keyed by the party refused.
  */
