@@ -1,5 +1,4 @@
 import csr from "@kafkajs/confluent-schema-registry";
-import { readCredential } from "@grondslag/contracts/provision";
 import { basicAuth } from "@grondslag/infra";
 import {
   readToEnd,
@@ -9,6 +8,7 @@ import {
   testStack,
   uniqueName,
 } from "@grondslag/infra/test";
+import { readCredential } from "@grondslag/provision";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import type { KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,6 @@
-import { deliverySubject, matchParty, type Catalogue } from "@grondslag/contracts";
+import { matchParty, type Catalogue } from "@grondslag/contracts";
 import type { Topic } from "@grondslag/schemas";
+import { deliveryTopic, subjectOf } from "@grondslag/wire";
 import express, { type Express, type RequestHandler, type Response } from "express";
 import { GatewayError } from "../errors";
 import { callerOf } from "./edge";
@@ -29,7 +30,7 @@ export function visibleSubjects(catalogue: Catalogue, party: string): Set<string
     if (contract.producers.some((p) => matchParty(p.party, party)))
       subjects.add(`${CANONICAL}${topic}-value`);
     if (contract.consumers.some((c) => matchParty(c.party, party)))
-      subjects.add(deliverySubject(party, topic));
+      subjects.add(subjectOf(deliveryTopic(party, topic)));
   }
   return subjects;
 }
