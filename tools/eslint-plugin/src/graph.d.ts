@@ -12,3 +12,4 @@ export const service: Pick<PackageEntry, "may" | "tests" | "why" | "fix">;
 export const testFiles: string[];
 export const ioModules: string[];
 export const exceptions: { file: string; import: string; todo: string }[];
+export const temporary: { import: string; onlyFrom: string; fix: string }[];

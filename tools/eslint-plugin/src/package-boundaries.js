@@ -4,7 +4,7 @@
 // package's src/, and keeps network and process I/O out of the pure packages.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { exceptions, ioModules, packages, service, testFiles } from "./graph.js";
+import { exceptions, ioModules, packages, service, temporary, testFiles } from "./graph.js";
 
 const RULE = "grondslag/package-boundaries";
 const SCOPE = "@grondslag/";
@@ -28,6 +28,7 @@ function globToRegExp(glob) {
 }
 const testFilePatterns = testFiles.map(globToRegExp);
 const ioPatterns = ioModules.map(globToRegExp);
+const temporaryEntries = temporary.map((t) => ({ ...t, from: globToRegExp(t.onlyFrom) }));
 
 /** The package entry for a name after `@grondslag/`: from the table, or a service by convention. */
 function byName(name) {
@@ -115,7 +116,10 @@ export const packageBoundaries = {
           );
         }
         const why = refusal(from, to, isTest);
-        if (why) report(node, why);
+        if (why) return report(node, why);
+        const entry = temporaryEntries.find((t) => t.import === specifier && !t.from.test(rel));
+        if (entry)
+          report(node, `${specifier} is a temporary entry point for ${entry.onlyFrom} only: ${entry.fix}.`);
         return;
       }
 

@@ -69,6 +69,11 @@ tester.run("grondslag/package-boundaries", packageBoundaries, {
       code: `export { readCredential } from "@grondslag/provision/credentials";`,
     }),
     valid({
+      name: "the gateway's core → the temporary @grondslag/contracts/provision entry",
+      file: "services/gateway/src/core/audit.ts",
+      code: `import { AUDIT_TOPIC } from "@grondslag/contracts/provision";`,
+    }),
+    valid({
       name: "provision → contracts, its plan, infra, wire, kafkajs",
       file: "provision/src/apply.ts",
       code: `import { loadCatalogue } from "@grondslag/contracts"; import { desiredState } from "@grondslag/contracts/plan"; import { kafkaClient } from "@grondslag/infra"; import { AUDIT_TOPIC } from "@grondslag/wire"; import kafkajs from "kafkajs";`,
@@ -386,6 +391,14 @@ tester.run("grondslag/package-boundaries", packageBoundaries, {
       file: "test/src/x.ts",
       code: `import { createApp } from "../../services/gateway/src/app";`,
       message: rule(`climbs out of test into services/gateway/`),
+    }),
+    invalid({
+      name: "the temporary @grondslag/contracts/provision entry, outside the gateway's core",
+      file: "services/gateway/src/http/x.ts",
+      code: `import { readCredential } from "@grondslag/contracts/provision";`,
+      message: rule(
+        "@grondslag/contracts/provision is a temporary entry point for services/gateway/src/core/\\*\\* only: .*readCredential from @grondslag/provision",
+      ),
     }),
     invalid({
       name: "one report per offending import",
