@@ -1,8 +1,10 @@
 // Type-checked lint for the whole workspace. The rules that matter most here: floating promises (a lost
 // Kafka ack is lost data), exhaustive switches over topics and actions, and package boundaries
-// (services never import each other; no deep imports into another package's src/).
+// (`grondslag/package-boundaries`: the package graph in tools/eslint-plugin/src/graph.js, deep imports into
+// another package's src/, no network I/O in the pure packages).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import grondslag from "./tools/eslint-plugin/src/index.js";
 
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "infra/.cache/**", "infra/.state/**", "schemas/src/generated/**"] },
@@ -18,22 +20,11 @@ export default tseslint.config(
       ],
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            {
-              group: ["@grondslag/*/src/*"],
-              message: "Import a package through its exports map, not its src/.",
-            },
-            {
-              group: ["../../services/*", "../services/*"],
-              message: "Services talk through topics and HTTP.",
-            },
-          ],
-        },
-      ],
     },
+  },
+  {
+    plugins: { grondslag },
+    rules: { "grondslag/package-boundaries": "error" },
   },
   {
     files: ["services/*/src/**/*.ts"],

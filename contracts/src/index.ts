@@ -1,3 +1,6 @@
+import type { Topic } from "@grondslag/schemas";
+import { deliveryTopic as wireDeliveryTopic } from "@grondslag/wire";
+
 export {
   buildCatalogue,
   defaultDataDir,
@@ -49,11 +52,13 @@ export {
 export {
   consumerView,
   deliveredFields,
-  deliverySubject,
-  deliveryTopic,
   projectSchema,
   ProjectionError,
   schemaFingerprint,
   type ConsumerView,
 } from "./projection";
 export { checkRowFilter, evaluateRowFilter, type FilterProblem } from "./row-filter";
+
+// TODO(lead): import from @grondslag/wire. Temporary, for services/gateway/src/core/subscriptions.ts only (with the
+// old signature, which that file's `as never` relies on); delete with the core rewrite: topic names live in wire.
+export const deliveryTopic: (partyId: string, topic: Topic) => string = wireDeliveryTopic;

@@ -17,6 +17,7 @@ import {
   type AvroSchema,
   type Topic,
 } from "@grondslag/schemas";
+import { deliveryTopic, subjectOf } from "@grondslag/wire";
 
 // A consumer's view is an Avro reader schema: the writer schema with only the allowed fields. Decoding the full
 // event with this reader (avsc schema resolution) drops everything else, nested records and arrays included.
@@ -127,16 +128,6 @@ export function projectSchema(writer: AvroRecordSchema, fields: readonly string[
   return JSON.parse(JSON.stringify(projected)) as AvroRecordSchema;
 }
 
-/** The Kafka topic a party reads its view of `topic` from. */
-export function deliveryTopic(partyId: string, topic: Topic): string {
-  return `deliver.${partyId}.${topic}`;
-}
-
-/** The registry subject of a party's view of `topic` (TopicNameStrategy on the delivery topic). */
-export function deliverySubject(partyId: string, topic: Topic): string {
-  return `${deliveryTopic(partyId, topic)}-value`;
-}
-
 /**
  * SHA-256 of the schema's Avro Parsing Canonical Form, hex: equal for equal binary shapes, whatever the docs and
  * attributes say. Lets the gateway tell whether a view changed before registering it.
@@ -174,7 +165,7 @@ export function consumerView(
     schema,
     type,
     fingerprint: schemaFingerprint(schema),
-    subject: deliverySubject(partyId, topic),
+    subject: subjectOf(deliveryTopic(partyId, topic)),
     deliveryTopic: deliveryTopic(partyId, topic),
     decode: (buffer) => type.fromBuffer(buffer, resolver) as unknown,
   };

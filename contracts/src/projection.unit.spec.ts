@@ -12,7 +12,6 @@ import { consumersOf } from "./match";
 import {
   consumerView,
   deliveredFields,
-  deliverySubject,
   projectSchema,
   ProjectionError,
   schemaFingerprint,
@@ -175,8 +174,9 @@ describe("projection by avsc schema resolution", () => {
 
 describe("view names and fingerprints", () => {
   it("names the registry subject after the delivery topic", () => {
-    expect(deliverySubject("uwv", "arbo.accident-reported")).toBe("deliver.uwv.arbo.accident-reported-value");
-    expect(view("arbo.accident-reported", "uwv").deliveryTopic).toBe("deliver.uwv.arbo.accident-reported");
+    const uwv = view("arbo.accident-reported", "uwv");
+    expect(uwv.subject).toBe("deliver.uwv.arbo.accident-reported-value");
+    expect(uwv.deliveryTopic).toBe("deliver.uwv.arbo.accident-reported");
   });
 
   it("fingerprints are stable, and differ between views", () => {

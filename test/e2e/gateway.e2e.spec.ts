@@ -1,7 +1,6 @@
 import { readAuditRecord } from "@grondslag/kit";
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
-import { readCredential } from "@grondslag/contracts/provision";
 import { basicAuth } from "@grondslag/infra";
 import {
   endOffsets,
@@ -13,6 +12,7 @@ import {
   uniqueName,
   type Offsets,
 } from "@grondslag/infra/test";
+import { readCredential } from "@grondslag/provision";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import type { KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,5 @@
 import { readAuditRecord } from "@grondslag/kit";
 import csr from "@kafkajs/confluent-schema-registry";
-import { readCredential } from "@grondslag/contracts/provision";
 import { basicAuth } from "@grondslag/infra";
 import {
   readToEnd,
@@ -10,6 +9,7 @@ import {
   testStack,
   uniqueName,
 } from "@grondslag/infra/test";
+import { readCredential } from "@grondslag/provision";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import type { KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

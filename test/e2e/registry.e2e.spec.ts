@@ -1,6 +1,6 @@
 import csr from "@kafkajs/confluent-schema-registry";
-import { readCredential } from "@grondslag/contracts/provision";
 import { readUntil, testCredentialsFile, testStack, uniqueName } from "@grondslag/infra/test";
+import { readCredential } from "@grondslag/provision";
 import { exampleEvent } from "@grondslag/schemas";
 import type { KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

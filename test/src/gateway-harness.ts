@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { consumersOf } from "@grondslag/contracts";
-import { readCredential } from "@grondslag/contracts/provision";
 import { createApp } from "@grondslag/gateway/app";
 import { directoryKeyStore, ensureDevKeyPair, signToken } from "@grondslag/gateway/auth";
 import { createGateway, type GatewayConfig, type GatewayHooks } from "@grondslag/gateway/gateway";
@@ -12,6 +11,7 @@ import { openApiDocument } from "@grondslag/gateway/openapi";
 import { databaseUrl, type StackConfig } from "@grondslag/infra";
 import { dropDbSchema, startGroupsAtEnd, uniqueDbSchema, uniqueName } from "@grondslag/infra/test";
 import { createResponseValidator } from "@grondslag/http-kit/testing";
+import { readCredential } from "@grondslag/provision";
 import pino from "pino";
 
 export const AUDIENCE = "grondslag-gateway";

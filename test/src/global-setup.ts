@@ -1,6 +1,6 @@
 import { loadCatalogue } from "@grondslag/contracts";
-import { applyContracts } from "@grondslag/contracts/provision";
 import { acquireStack, CREDENTIALS_FILE, type StackConfig } from "@grondslag/infra";
+import { applyContracts } from "@grondslag/provision";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {

@@ -1,22 +1,28 @@
-import { rawSchema, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
+import { rawSchema, type AvroRecordSchema } from "@grondslag/schemas";
+import {
+  AUDIT_TOPIC,
+  CANONICAL_PREFIX,
+  DELIVERY_PREFIX,
+  INGRESS_PREFIX,
+  REJECTED_PREFIX,
+  canonicalTopic,
+  deliveryTopic,
+  ingressTopic,
+  rejectedTopic,
+  subjectOf,
+} from "@grondslag/wire";
 import { isInForce, partiesMatching } from "../match";
 import { retentionMs, type Catalogue } from "../model";
-import { deliveryTopic, projectSchema } from "../projection";
+import { projectSchema } from "../projection";
 
 /**
  * The state of Kafka and the registry that the contracts imply, derived from them alone. Nothing here talks to
- * a broker: `apply.ts` diffs this against what is there.
+ * a broker: `@grondslag/provision` diffs this against what is there and applies the difference.
  */
 
 /** Service principals: only these touch canonical topics and the audit log. */
 export const GATEWAY = "grondslag.gateway";
 export const AUDIT_SERVICE = "grondslag.audit";
-export const AUDIT_TOPIC = "audit.log";
-
-export const canonicalTopic = (topic: Topic) => `events.${topic}`;
-export const ingressTopic = (party: string) => `ingress.${party}`;
-export const rejectedTopic = (party: string) => `rejected.${party}`;
-export const subjectOf = (kafkaTopic: string) => `${kafkaTopic}-value`;
 
 export interface TopicSpec {
   name: string;
@@ -91,7 +97,7 @@ export const defaultPlanOptions: PlanOptions = {
 const DAY = 86_400_000;
 
 /** Topics whose names provisioning owns (it creates and configures them; it never deletes one). */
-export const managedTopicPrefixes = ["events.", "deliver.", "ingress.", "rejected."] as const;
+const managedTopicPrefixes = [CANONICAL_PREFIX, DELIVERY_PREFIX, INGRESS_PREFIX, REJECTED_PREFIX] as const;
 export const isManagedTopic = (name: string) =>
   name === AUDIT_TOPIC || managedTopicPrefixes.some((p) => name.startsWith(p));
 

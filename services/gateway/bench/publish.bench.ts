@@ -5,7 +5,6 @@ import crypto from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { loadCatalogue } from "@grondslag/contracts";
-import { applyContracts, readCredential } from "@grondslag/contracts/provision";
 import {
   acquireStack,
   basicAuth,
@@ -14,6 +13,7 @@ import {
   kafkaClient,
   waitFor,
 } from "@grondslag/infra";
+import { applyContracts, readCredential } from "@grondslag/provision";
 import { encodeEvent, exampleEvent, loadSchema } from "@grondslag/schemas";
 import kafkajs from "kafkajs";
 import pino from "pino";

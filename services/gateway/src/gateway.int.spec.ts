@@ -1,7 +1,8 @@
 import { readAuditRecord } from "@grondslag/kit";
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
-import { AUDIT_TOPIC, readCredential } from "@grondslag/contracts/provision";
+import { readCredential } from "@grondslag/provision";
+import { AUDIT_TOPIC } from "@grondslag/wire";
 import { basicAuth, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import {

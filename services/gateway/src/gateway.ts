@@ -1,7 +1,8 @@
 import crypto from "node:crypto";
 import { partiesMatching } from "@grondslag/contracts";
-import { canonicalTopic, GATEWAY, ingressTopic } from "@grondslag/contracts/provision";
+import { GATEWAY } from "@grondslag/contracts/plan";
 import type { Topic } from "@grondslag/schemas";
+import { canonicalTopic, ingressTopic } from "@grondslag/wire";
 import kafkajs from "kafkajs";
 import type { Logger } from "pino";
 import pg from "pg";

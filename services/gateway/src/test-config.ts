@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
-import { GATEWAY, readCredential } from "@grondslag/contracts/provision";
+import { GATEWAY } from "@grondslag/contracts/plan";
 import { databaseUrl, type StackConfig } from "@grondslag/infra";
+import { readCredential } from "@grondslag/provision";
 import type { GatewayConfig } from "./gateway";
 
 /**

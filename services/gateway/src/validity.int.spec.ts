@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { readCredential } from "@grondslag/contracts/provision";
+import { readCredential } from "@grondslag/provision";
 import {
   readToEnd,
   readUntil,

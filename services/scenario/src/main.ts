@@ -6,7 +6,6 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { consumersOf, evaluateRowFilter, loadCatalogue, producerEntry } from "@grondslag/contracts";
-import { applyContracts, readCredential } from "@grondslag/contracts/provision";
 import { ensureDevKeyPair, signToken } from "@grondslag/gateway/auth";
 import {
   acquireStack,
@@ -18,6 +17,7 @@ import {
   STATE_DIR,
   waitFor,
 } from "@grondslag/infra";
+import { applyContracts, readCredential } from "@grondslag/provision";
 import { readAudit } from "./audit-log";
 import { auditorPage, summary } from "./report";
 import { steps } from "./steps";

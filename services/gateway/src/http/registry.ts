@@ -1,7 +1,7 @@
-import { deliverySubject, matchParty, type Catalogue } from "@grondslag/contracts";
+import { matchParty, type Catalogue } from "@grondslag/contracts";
 import type { Topic } from "@grondslag/schemas";
+import { canonicalTopic, deliveryTopic, subjectOf } from "@grondslag/wire";
 import express, { type Express, type RequestHandler, type Response } from "express";
-import { canonicalTopic, subjectOf } from "@grondslag/wire";
 import { GatewayError } from "../errors";
 import { callerOf } from "./edge";
 
@@ -28,7 +28,7 @@ export function visibleSubjects(catalogue: Catalogue, party: string): Set<string
     if (contract.producers.some((p) => matchParty(p.party, party)))
       subjects.add(subjectOf(canonicalTopic(topic)));
     if (contract.consumers.some((c) => matchParty(c.party, party)))
-      subjects.add(deliverySubject(party, topic));
+      subjects.add(subjectOf(deliveryTopic(party, topic)));
   }
   return subjects;
 }

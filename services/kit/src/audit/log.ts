@@ -13,7 +13,7 @@ export class AuditLog {
   constructor(private readonly ids: { idOf(subject: string, schema: AvroRecordSchema): Promise<number> }) {}
 
   async ready(): Promise<number> {
-    this.schemaId = await this.ids.idOf(AUDIT_SUBJECT, AUDIT_RECORD_SCHEMA as unknown as AvroRecordSchema);
+    this.schemaId = await this.ids.idOf(AUDIT_SUBJECT, AUDIT_RECORD_SCHEMA);
     return this.schemaId;
   }
 

@@ -2,9 +2,9 @@ import { alterUserQuotas, CREDENTIALS_FILE, describeUserQuotas } from "@grondsla
 import { testKafka, testStack } from "@grondslag/infra/test";
 import kafkajs from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadCatalogue } from "../load";
+import { loadCatalogue } from "@grondslag/contracts";
 import { applyContracts } from "./apply";
-import { defaultPlanOptions, type PlanOptions } from "./plan";
+import { defaultPlanOptions, type PlanOptions } from "@grondslag/contracts/plan";
 
 const stack = testStack();
 const catalogue = loadCatalogue();

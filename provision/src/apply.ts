@@ -9,7 +9,7 @@ import {
   type StackConfig,
 } from "@grondslag/infra";
 import kafkajs, { type Admin } from "kafkajs";
-import type { Catalogue } from "../model";
+import type { Catalogue } from "@grondslag/contracts";
 import { CredentialsStore } from "./credentials";
 import {
   aclKey,
@@ -19,7 +19,7 @@ import {
   type AclSpec,
   type DesiredState,
   type PlanOptions,
-} from "./plan";
+} from "@grondslag/contracts/plan";
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 

@@ -2,10 +2,9 @@ import { CREDENTIALS_FILE } from "@grondslag/infra";
 import { testKafka, testStack } from "@grondslag/infra/test";
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalogue } from "../load";
-import type { Catalogue } from "../model";
+import { loadCatalogue, type Catalogue } from "@grondslag/contracts";
 import { applyContracts, describeAllAcls } from "./apply";
-import { aclKey, desiredState, isManagedTopic } from "./plan";
+import { aclKey, desiredState, isManagedTopic } from "@grondslag/contracts/plan";
 
 const stack = testStack();
 const opts = { dryRun: false, credentialsFile: CREDENTIALS_FILE };

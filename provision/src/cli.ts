@@ -1,7 +1,7 @@
 // `npm run contracts:apply [-- --dry-run]`: provisions Kafka and the registry from the contracts alone.
 // The plan goes to stdout as a diff (+ add, - remove, ~ change); progress and errors to stderr.
 import { acquireStack, CREDENTIALS_FILE } from "@grondslag/infra";
-import { loadCatalogue } from "../load";
+import { loadCatalogue } from "@grondslag/contracts";
 import { applyContracts } from "./apply";
 
 const dryRun = process.argv.includes("--dry-run");

@@ -1,0 +1,4 @@
+import type { Rule } from "eslint";
+
+export const packageBoundaries: Rule.RuleModule;
+export const defaultRoot: string;
