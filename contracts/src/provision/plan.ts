@@ -1,4 +1,4 @@
-import { rawSchema, type AvroRecordSchema } from "@grondslag/schemas";
+import { rawSchema, recordSchemas, type AvroRecordSchema } from "@grondslag/schemas";
 import {
   AUDIT_TOPIC,
   CANONICAL_PREFIX,
@@ -115,7 +115,8 @@ export function desiredState(
   const topics = new Map<string, TopicSpec>();
   const acls: AclSpec[] = [];
   const users = new Set<string>([GATEWAY, AUDIT_SERVICE]);
-  const subjects: SubjectSpec[] = [];
+  // The audit record's one schema: every writer frames audit.log records with this subject's id.
+  const subjects: SubjectSpec[] = [{ subject: subjectOf(AUDIT_TOPIC), schema: recordSchemas["audit-record"] }];
   const addTopic = (
     name: string,
     partitions: number,
