@@ -53,10 +53,14 @@ class CalendarDate extends avro.types.LogicalType {
   }
 }
 
-/** The avsc options every SDK codec uses. */
-export const avroOptions = {
+/**
+ * The avsc options every SDK codec uses. Frozen: avsc stores its name registry in the options object it is given,
+ * so each parse gets a copy (two schemas may name the same record, as a topic's and a consumer's view do).
+ */
+export const avroOptions: Readonly<Partial<avro.ForSchemaOptions>> = Object.freeze({
   logicalTypes: { "timestamp-millis": TimestampMillis, date: CalendarDate },
   wrapUnions: false,
-} satisfies Partial<avro.ForSchemaOptions>;
+});
 
-export const typeForSchema = (schema: avro.Schema): avro.Type => avro.Type.forSchema(schema, avroOptions);
+export const typeForSchema = (schema: avro.Schema): avro.Type =>
+  avro.Type.forSchema(schema, { ...avroOptions });
