@@ -100,7 +100,9 @@ export interface Client<Topics extends TopicTypes> {
   stream<K extends keyof Topics & string>(topic: K, opts: StreamOptions): AsyncIterable<Delivery<Topics[K]>>;
 }
 
-export function createClient<Topics extends TopicTypes>(options: ClientOptions): Client<Topics> {
+export function createClient<Topics extends TopicTypes = Record<string, unknown>>(
+  options: ClientOptions,
+): Client<Topics> {
   const base = options.baseUrl.replace(/\/+$/, "");
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry };
   const timeoutMs = options.requestTimeoutMs ?? 30_000;

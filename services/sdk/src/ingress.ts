@@ -72,7 +72,7 @@ export interface IngressPublisher<Topics extends TopicTypes> {
   close(): Promise<void>;
 }
 
-export function createIngressPublisher<Topics extends TopicTypes>(
+export function createIngressPublisher<Topics extends TopicTypes = Record<string, unknown>>(
   opts: IngressPublisherOptions,
 ): IngressPublisher<Topics> {
   const kafka = kafkaOf(opts.kafka);

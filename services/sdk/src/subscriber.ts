@@ -37,7 +37,7 @@ export interface KafkaSubscriber<Topics extends TopicTypes> {
   close(): Promise<void>;
 }
 
-export function createKafkaSubscriber<Topics extends TopicTypes>(
+export function createKafkaSubscriber<Topics extends TopicTypes = Record<string, unknown>>(
   opts: KafkaSubscriberOptions,
 ): KafkaSubscriber<Topics> {
   const kafka = kafkaOf(opts.kafka);

@@ -17,8 +17,11 @@ export type DeepPartial<T> = T extends readonly (infer U)[]
 /** A delivered event's value: the JSON form of the topic's event, projected to the fields you may receive. */
 export type Projected<T> = DeepPartial<JsonForm<T>>;
 
-/** The topics a client knows, by public name, with each topic's event type. */
-export type TopicTypes = Record<string, unknown>;
+/**
+ * The topics a client knows: public topic name → the topic's event type, e.g. `{ "arbo.accident-reported":
+ * AccidentReported }` (a `Record<string, unknown>`; an interface such as the generated `TopicMap` works too).
+ */
+export type TopicTypes = object;
 
 /** One delivered event, the same shape on every path (long poll, stream, Kafka). */
 export interface Delivery<T> {
