@@ -16,6 +16,9 @@ import { SseParser } from "./sse";
 import { resolveToken, type TokenSource } from "./token";
 import type { Delivery, PublishOptions, PublishReceipt, TopicTypes } from "./types";
 
+/** A stream shorter than this is retried with backoff, not at once. */
+const MIN_STREAM_MS = 1000;
+
 export interface ClientOptions {
   /** The gateway, e.g. `http://127.0.0.1:8088` (the SDK adds `/v1/...`). */
   baseUrl: string;
@@ -322,7 +325,7 @@ export function createClient<Topics extends TopicTypes = Record<string, unknown>
           }
           throw refusalFromProblem(res.status, body, res.headers.get("retry-after"));
         }
-        failures = 0;
+        const openedAt = Date.now();
         const parser = new SseParser();
         const decoder = new TextDecoder();
         try {
@@ -341,7 +344,12 @@ export function createClient<Topics extends TopicTypes = Record<string, unknown>
           if (err instanceof RefusalError || opts.signal?.aborted) throw err;
           throw new NetworkError(`stream ${topic} broke off`, { cause: err });
         }
-        // The stream ended (the gateway closes each after a few minutes): reconnect at once.
+        // The stream ended (the gateway closes each after a few minutes): reconnect at once. One that ends as soon
+        // as it opened counts as a failure, so a gateway that keeps doing so is not called in a tight loop.
+        if (Date.now() - openedAt < MIN_STREAM_MS) {
+          throw new NetworkError(`stream ${topic} ended at once`);
+        }
+        failures = 0;
       } catch (err) {
         if (opts.signal?.aborted) return;
         if (!isRetriable(err)) throw err;

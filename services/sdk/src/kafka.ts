@@ -4,8 +4,9 @@ import { Kafka, logLevel, type Consumer, type KafkaConfig } from "kafkajs";
 export type KafkaSource = Kafka | KafkaConfig;
 
 export function kafkaOf(source: KafkaSource): Kafka {
-  if (source instanceof Kafka) return source;
-  return new Kafka({ logLevel: logLevel.WARN, ...source });
+  // Duck-typed: the caller's kafkajs may be another copy than the SDK's.
+  if (typeof (source as Partial<Kafka>).producer === "function") return source as Kafka;
+  return new Kafka({ logLevel: logLevel.WARN, ...(source as KafkaConfig) });
 }
 
 /** Connects, subscribes and runs `consumer`; resolves once it joined its group (so what is written next is read). */

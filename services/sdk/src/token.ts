@@ -107,22 +107,35 @@ export interface KeyPair {
 export async function ensureKeyPair(dir: string, party: string): Promise<KeyPair> {
   if (!PARTY_ID.test(party)) throw new Error(`not a party id: ${party}`);
   const privatePath = join(dir, privateKeyFile(party));
-  try {
-    const privateJwk = JSON.parse(await readFile(privatePath, "utf8")) as JWK;
-    const { d: _d, ...publicJwk } = privateJwk;
-    return { privateJwk, publicJwk, created: false };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
+  const existing = await readKeyPair(privatePath);
+  if (existing) return existing;
   const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), alg: "EdDSA", use: "sig" };
   publicJwk.kid = await calculateJwkThumbprint(publicJwk);
   const privateJwk: JWK = { ...(await exportJWK(privateKey)), alg: "EdDSA", use: "sig", kid: publicJwk.kid };
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  // `wx`: never overwrite a key another process just wrote.
-  await writeFile(privatePath, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600, flag: "wx" });
+  // `wx`: never overwrite a key another process just wrote; use that one instead.
+  try {
+    await writeFile(privatePath, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    const theirs =
+      (err as NodeJS.ErrnoException).code === "EEXIST" ? await readKeyPair(privatePath) : undefined;
+    if (theirs) return theirs;
+    throw err;
+  }
   await writeFile(join(dir, publicKeyFile(party)), `${JSON.stringify(publicJwk, null, 2)}\n`, {
     mode: 0o644,
   });
   return { privateJwk, publicJwk, created: true };
+}
+
+async function readKeyPair(privatePath: string): Promise<KeyPair | undefined> {
+  try {
+    const privateJwk = JSON.parse(await readFile(privatePath, "utf8")) as JWK;
+    const { d: _d, ...publicJwk } = privateJwk;
+    return { privateJwk, publicJwk, created: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
 }
