@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -91,7 +92,7 @@ export async function startGateway(stack: StackConfig, credentialsFile: string, 
   );
   await startGroupsAtEnd(stack, { [deliverGroup]: canonical, [ingressGroup]: ingress, ...mailboxes });
   await gateway.start();
-  const app = createApp({
+  const appDeps = {
     publisher: gateway.publisher,
     subscriptions: gateway.subscriptions,
     readiness: gateway.readiness,
@@ -99,10 +100,16 @@ export async function startGateway(stack: StackConfig, credentialsFile: string, 
     auth: { keyStore: directoryKeyStore(keysDir), audience: AUDIENCE, issuers: [ISSUER] },
     log,
     now: () => new Date(),
-  });
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const servers: Server[] = [];
+  /** Another HTTP app over the same core (e.g. with a tight rate limit), on an ephemeral port; stopped at stop(). */
+  async function listen(overrides: Partial<Parameters<typeof createApp>[0]> = {}): Promise<string> {
+    const server = createApp({ ...appDeps, ...overrides }).listen(0, "127.0.0.1");
+    servers.push(server);
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+  const base = await listen();
   const validator = await createResponseValidator(openApiDocument());
 
   async function token(
@@ -148,10 +155,21 @@ export async function startGateway(stack: StackConfig, credentialsFile: string, 
     token,
     call,
     gateway,
+    listen,
+    /** Where the parties' development key pairs are (the gateway trusts their public keys). */
+    keysDir,
     groupPrefix,
     dbSchema,
     async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections(); // an open stream or a kept-alive socket must not hold the stop
+            }),
+        ),
+      );
       await gateway.stop();
       await dropDbSchema(stack, dbSchema);
       fs.rmSync(keysDir, { recursive: true, force: true });

@@ -116,7 +116,9 @@ export function desiredState(
   const acls: AclSpec[] = [];
   const users = new Set<string>([GATEWAY, AUDIT_SERVICE]);
   // The audit record's one schema: every writer frames audit.log records with this subject's id.
-  const subjects: SubjectSpec[] = [{ subject: subjectOf(AUDIT_TOPIC), schema: recordSchemas["audit-record"] }];
+  const subjects: SubjectSpec[] = [
+    { subject: subjectOf(AUDIT_TOPIC), schema: recordSchemas["audit-record"] },
+  ];
   const addTopic = (
     name: string,
     partitions: number,

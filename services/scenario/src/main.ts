@@ -6,7 +6,6 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { consumersOf, evaluateRowFilter, loadCatalogue, producerEntry } from "@grondslag/contracts";
-import { ensureDevKeyPair, signToken } from "@grondslag/gateway/auth";
 import {
   acquireStack,
   CREDENTIALS_FILE,
@@ -18,6 +17,15 @@ import {
   waitFor,
 } from "@grondslag/infra";
 import { applyContracts, readCredential } from "@grondslag/provision";
+import type { TopicMap } from "@grondslag/schemas";
+import {
+  createClient,
+  DEV_ISSUER,
+  ensureKeyPair,
+  RefusalError,
+  tokenSigner,
+  type Client,
+} from "@grondslag/sdk";
 import { readAudit } from "./audit-log";
 import { auditorPage, summary } from "./report";
 import { steps } from "./steps";
@@ -120,62 +128,59 @@ async function main(once: boolean): Promise<number> {
   // One trace for the whole run: every audit record of it carries this trace id.
   const traceId = crypto.randomBytes(16).toString("hex");
   const traceparent = () => `00-${traceId}-${crypto.randomBytes(8).toString("hex")}-01`;
-  const token = async (party: string) => {
-    const { privateJwk } = await ensureDevKeyPair(KEYS_DIR, party);
-    return signToken(privateJwk, {
-      party,
-      issuer: "grondslag-dev",
-      audience: "grondslag-gateway",
-      ttlSeconds: 300,
-      now: new Date(),
-    });
+  // Each party talks to the bus through the client SDK, with tokens signed by its own (development) key.
+  const clients = new Map<string, Client<TopicMap>>();
+  const clientOf = async (party: string) => {
+    let client = clients.get(party);
+    if (!client) {
+      const { privateJwk } = await ensureKeyPair(KEYS_DIR, party);
+      client = createClient<TopicMap>({
+        baseUrl: BASE,
+        token: tokenSigner({ party, privateJwk, issuer: DEV_ISSUER, ttlSeconds: 300 }),
+      });
+      clients.set(party, client);
+    }
+    return client;
   };
 
   out("\nThe scenario (after the seed: Jaarrapportage arbeidsmigranten 2023)\n");
   const accepted: { eventId: string; expectedRecipients: number }[] = [];
   let failures = 0;
   for (const [i, step] of steps.entries()) {
+    const client = await clientOf(step.party);
     let status: number;
-    let body: { eventId?: string; code?: string; detail?: string };
-    if (step.kind === "publish") {
-      const entry = producerEntry(catalogue, step.topic, step.party);
-      const res = await fetch(`${BASE}/v1/topics/${step.topic}/events`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${await token(step.party)}`,
-          "content-type": "application/json",
-          Grondslag: entry?.grondslag ?? "",
-          Doelbinding: step.purpose ?? entry?.purposes[0] ?? "",
-          "Idempotency-Key": `scenario-${traceId}-${i}`,
+    let detail: string;
+    try {
+      if (step.kind === "publish") {
+        const entry = producerEntry(catalogue, step.topic, step.party);
+        const receipt = await client.publish(step.topic, step.payload, {
+          grondslag: entry?.grondslag ?? "",
+          purpose: step.purpose ?? entry?.purposes[0] ?? "",
+          idempotencyKey: `scenario-${traceId}-${i}`,
           traceparent: traceparent(),
-        },
-        body: JSON.stringify(step.payload),
-      });
-      status = res.status;
-      body = (await res.json()) as typeof body;
-      if (status === 202) {
+        });
+        status = 202;
+        detail = `event ${receipt.eventId.slice(0, 8)}`;
         const expected = consumersOf(catalogue, step.topic, new Date()).filter((d) =>
           evaluateRowFilter(d.entry.rowFilter, JSON.parse(JSON.stringify(step.payload)), d.party),
         ).length;
-        accepted.push({ eventId: body.eventId ?? "", expectedRecipients: expected });
-      }
-    } else {
-      const res = await fetch(`${BASE}/v1/topics/${step.topic}/deliveries?max=1`, {
-        headers: {
-          authorization: `Bearer ${await token(step.party)}`,
-          Doelbinding: step.purpose,
+        accepted.push({ eventId: receipt.eventId, expectedRecipients: expected });
+      } else {
+        const { deliveries } = await client.poll(step.topic, {
+          purpose: step.purpose,
+          max: 1,
           traceparent: traceparent(),
-        },
-      });
-      status = res.status;
-      body = (await res.json()) as typeof body;
+        });
+        status = 200;
+        detail = `${deliveries.length} deliveries`;
+      }
+    } catch (err) {
+      if (!(err instanceof RefusalError)) throw err;
+      status = err.status;
+      detail = `${err.code}: ${err.detail}`;
     }
     const ok = status === step.expect;
     if (!ok) failures++;
-    const detail =
-      status < 300
-        ? `event ${(body.eventId ?? "").slice(0, 8)}`
-        : `${body.code ?? "?"}: ${body.detail ?? ""}`;
     out(`  ${ok ? "✓" : "✗"} ${status} ${step.title}`);
     if (status >= 300 || !ok) out(`        ${detail}`);
   }

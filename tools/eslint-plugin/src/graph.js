@@ -138,11 +138,6 @@ export const exceptions = [
     import: "@grondslag/provision/credentials",
     todo: "TODO(lead): services/gateway/src/core/** imports readCredential from @grondslag/provision; then delete the file",
   },
-  {
-    file: "services/scenario/src/main.ts",
-    import: "@grondslag/gateway/auth",
-    todo: "the scenario signs dev tokens with @grondslag/sdk instead (on the sdk branch)",
-  },
 ];
 
 /** Temporary entry points: importable only from the files named, so that no new importer appears. */

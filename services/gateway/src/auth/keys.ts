@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isWithin, type Catalogue } from "@grondslag/contracts";
+// The key files' names are the SDK's, which writes them (`ensureKeyPair`).
+import { publicKeyFile } from "@grondslag/sdk";
 import type { JWK } from "jose";
 
 /** A party id: lower-case, dotted (`uwv`, `gemeente.horst-aan-de-maas`, `uitlener.12345678`). */
@@ -95,12 +97,4 @@ export function directoryKeyStore(dir: string): KeyStore {
       return usablePublicKeys("keys" in parsed && Array.isArray(parsed.keys) ? parsed.keys : [parsed as JWK]);
     },
   };
-}
-
-export function publicKeyFile(party: string): string {
-  return `${party}.public.jwk.json`;
-}
-
-export function privateKeyFile(party: string): string {
-  return `${party}.private.jwk.json`;
 }

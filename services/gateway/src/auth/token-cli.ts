@@ -5,14 +5,8 @@
  * Generates the party's Ed25519 key pair into the dev-keys directory (git-ignored) on first use.
  */
 import { parseArgs } from "node:util";
-import {
-  DEFAULT_AUDIENCE,
-  DEFAULT_DEV_KEYS_DIR,
-  DEV_ISSUER,
-  ensureDevKeyPair,
-  parseTtl,
-  signToken,
-} from "./dev-keys";
+import { DEFAULT_AUDIENCE, DEV_ISSUER, ensureKeyPair, signToken } from "@grondslag/sdk";
+import { DEFAULT_DEV_KEYS_DIR, parseTtl } from "./dev-keys";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -26,7 +20,7 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.party === undefined) throw new Error("--party is required, e.g. --party uwv");
-  const keys = await ensureDevKeyPair(values.dir, values.party);
+  const keys = await ensureKeyPair(values.dir, values.party);
   if (keys.created) {
     process.stderr.write(`token: generated a dev key pair for ${values.party} in ${values.dir}\n`);
   }
