@@ -10,6 +10,7 @@ import { Pseudonymiser } from "./core/audit";
 import { CatalogueHolder } from "./core/catalogue";
 import { migrate } from "./core/db";
 import { createDelivery } from "./core/delivery";
+import { pgIdempotencyStore } from "./core/idempotency";
 import { createIngress } from "./core/ingress";
 import { BatchingProducer, createKafka, StallWatch } from "./core/kafka";
 import { createPublisher } from "./core/publisher";
@@ -119,8 +120,7 @@ export function createGateway(
   const publisher = createPublisher({
     ...common,
     producer: publishing,
-    pool,
-    dbSchema: config.dbSchema,
+    idempotency: pgIdempotencyStore(pool, config.dbSchema),
     pseudonymiser,
     log: log.child({ component: "publish" }),
     ...(hooks.onDecision ? { onDecision: hooks.onDecision } : {}),
