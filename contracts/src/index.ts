@@ -36,13 +36,18 @@ export {
   type Window,
 } from "./model";
 export {
+  checkConsume,
   checkProduce,
   consumersOf,
+  deliveryDecision,
   isPattern,
   matchParty,
   partiesMatching,
   producerEntry,
+  type ConsumeDecision,
+  type ConsumeRefusal,
   type Delivery,
+  type Disclosure,
   type ProduceDecision,
   type ProduceRefusal,
 } from "./match";

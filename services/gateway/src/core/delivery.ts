@@ -1,8 +1,7 @@
 import {
-  consumersOf,
   consumerView,
   deliveredFields,
-  evaluateRowFilter,
+  deliveryDecision,
   type Catalogue,
   type ConsumerView,
 } from "@grondslag/contracts";
@@ -94,15 +93,16 @@ export function createDelivery(deps: DeliveryDeps) {
     const kvk = typeof full[KEY_FIELD] === "string" ? full[KEY_FIELD] : (message.key?.toString() ?? "");
     const out: Planned[] = [];
     // The record's Kafka timestamp is its collection time: the publisher's producer stamps it (CreateTime) when
-    // the event is collected. An entry must be in force then and now: no backfill, no delivery after expiry.
-    for (const d of consumersOf(deps.catalogue(), topic, now(), new Date(Number(message.timestamp)))) {
-      if (!evaluateRowFilter(d.entry.rowFilter, full, d.party)) continue;
-      const view = viewFor(topic, d.party.id, writer.schema, wire.schemaId, d.entry.fields);
+    // the event is collected. The decision (pure): an entry in force then and now (no backfill, no delivery after
+    // expiry) whose row filter passes the event; its fields are the recipient's projection.
+    const collectedAt = new Date(Number(message.timestamp));
+    for (const d of deliveryDecision(deps.catalogue(), topic, full, now(), collectedAt)) {
+      const view = viewFor(topic, d.party.id, writer.schema, wire.schemaId, d.fields);
       const viewId = await schemaIds.idOf(view.subject, view.schema);
       const projected = view.decode(wire.body);
       const span = childSpan(trace);
-      const purpose = d.entry.purposes.join(",");
-      const fields = deliveredFields(writer.schema, d.entry.fields).map((f) => f.path);
+      const purpose = d.purpose;
+      const fields = deliveredFields(writer.schema, d.fields).map((f) => f.path);
       const record: AuditRecord = {
         v: 1,
         id: auditRecordId(eventId, "DISCLOSE", d.party.id, null),

@@ -1,4 +1,4 @@
-import { consumersOf, deliveryTopic, type Catalogue } from "@grondslag/contracts";
+import { checkConsume, deliveryTopic, type Catalogue } from "@grondslag/contracts";
 import { GATEWAY } from "@grondslag/contracts/provision";
 import { isTopic } from "@grondslag/schemas";
 import { setTimeout as delay } from "node:timers/promises";
@@ -137,22 +137,29 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
         "subscribe to a topic your contract names",
       );
     }
-    const delivery = consumersOf(deps.catalogue(), req.topic, now()).find((d) => d.party.id === req.party);
-    if (!delivery) {
-      return new GatewayError(
-        "NOT_A_CONSUMER",
-        `${req.party} is not a consumer of ${req.topic} under any contract in force`,
-        "only parties the topic's contract names as consumers may subscribe; ask the contract owner",
-      );
-    }
-    if (!delivery.entry.purposes.includes(req.purpose)) {
+    const decision = checkConsume(deps.catalogue(), {
+      topic: req.topic,
+      party: req.party,
+      purpose: req.purpose,
+      at: now(),
+    });
+    if (decision.ok) return undefined;
+    if (decision.code === "PURPOSE_NOT_ALLOWED") {
       return new GatewayError(
         "PURPOSE_NOT_ALLOWED",
-        `purpose ${JSON.stringify(req.purpose)} is not in ${req.party}'s contract for ${req.topic}`,
-        `name one of: ${delivery.entry.purposes.join(", ")} in the Doelbinding header`,
+        decision.detail,
+        `name one of: ${(decision.allowedPurposes ?? []).join(", ")} in the Doelbinding header`,
       );
     }
-    return undefined;
+    // No contract for the topic, a party left out of the registry, or no consumer entry in force: to the caller
+    // all three mean that nothing lets it read this topic now. (No legal basis is asked for here, so no mismatch.)
+    return new GatewayError(
+      "NOT_A_CONSUMER",
+      decision.code === "NOT_A_CONSUMER"
+        ? decision.detail
+        : `${req.party} is not a consumer of ${req.topic} under any contract in force`,
+      "only parties the topic's contract names as consumers may subscribe; ask the contract owner",
+    );
   }
 
   function mailbox(party: string, topic: string): Mailbox {
