@@ -75,6 +75,47 @@ function decodeCursor(s: string): Cursor {
 }
 
 /**
+ * Why `req.party` may not read `req.topic` at `at` for the purpose it names, as the subscription API answers it,
+ * or undefined when it may. Pure: the rule is `checkConsume`, this maps its refusal to the gateway's codes and fixes.
+ */
+export function readRefusal(
+  catalogue: Catalogue,
+  req: { party: string; topic: string; purpose: string },
+  at: Date,
+): GatewayError | undefined {
+  if (!isTopic(req.topic)) {
+    return new GatewayError(
+      "UNKNOWN_TOPIC",
+      `there is no public topic ${JSON.stringify(req.topic)}`,
+      "subscribe to a topic your contract names",
+    );
+  }
+  const decision = checkConsume(catalogue, {
+    topic: req.topic,
+    party: req.party,
+    purpose: req.purpose,
+    at,
+  });
+  if (decision.ok) return undefined;
+  if (decision.code === "PURPOSE_NOT_ALLOWED") {
+    return new GatewayError(
+      "PURPOSE_NOT_ALLOWED",
+      decision.detail,
+      `name one of: ${(decision.allowedPurposes ?? []).join(", ")} in the Doelbinding header`,
+    );
+  }
+  // No contract for the topic, a party left out of the registry, or no consumer entry in force: to the caller
+  // all three mean that nothing lets it read this topic now. (No legal basis is asked for here, so no mismatch.)
+  return new GatewayError(
+    "NOT_A_CONSUMER",
+    decision.code === "NOT_A_CONSUMER"
+      ? decision.detail
+      : `${req.party} is not a consumer of ${req.topic} under any contract in force`,
+    "only parties the topic's contract names as consumers may subscribe; ask the contract owner",
+  );
+}
+
+/**
  * The HTTP subscription API's core, for parties without Kafka clients. The gateway reads the party's own delivery
  * topic (`deliver.<party>.<topic>`, where every disclosure was already audited) in a consumer group of its own per
  * party and topic. A poll returns the oldest uncommitted events, again and again until they are committed:
@@ -130,36 +171,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
   }
 
   function authorise(req: Omit<PollRequest, "waitMs">) {
-    if (!isTopic(req.topic)) {
-      return new GatewayError(
-        "UNKNOWN_TOPIC",
-        `there is no public topic ${JSON.stringify(req.topic)}`,
-        "subscribe to a topic your contract names",
-      );
-    }
-    const decision = checkConsume(deps.catalogue(), {
-      topic: req.topic,
-      party: req.party,
-      purpose: req.purpose,
-      at: now(),
-    });
-    if (decision.ok) return undefined;
-    if (decision.code === "PURPOSE_NOT_ALLOWED") {
-      return new GatewayError(
-        "PURPOSE_NOT_ALLOWED",
-        decision.detail,
-        `name one of: ${(decision.allowedPurposes ?? []).join(", ")} in the Doelbinding header`,
-      );
-    }
-    // No contract for the topic, a party left out of the registry, or no consumer entry in force: to the caller
-    // all three mean that nothing lets it read this topic now. (No legal basis is asked for here, so no mismatch.)
-    return new GatewayError(
-      "NOT_A_CONSUMER",
-      decision.code === "NOT_A_CONSUMER"
-        ? decision.detail
-        : `${req.party} is not a consumer of ${req.topic} under any contract in force`,
-      "only parties the topic's contract names as consumers may subscribe; ask the contract owner",
-    );
+    return readRefusal(deps.catalogue(), req, now());
   }
 
   function mailbox(party: string, topic: string): Mailbox {
