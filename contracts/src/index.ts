@@ -1,6 +1,3 @@
-import type { Topic } from "@grondslag/schemas";
-import { deliveryTopic as wireDeliveryTopic } from "@grondslag/wire";
-
 export {
   buildCatalogue,
   defaultDataDir,
@@ -39,13 +36,18 @@ export {
   type Window,
 } from "./model";
 export {
+  checkConsume,
   checkProduce,
   consumersOf,
+  deliveryDecision,
   isPattern,
   matchParty,
   partiesMatching,
   producerEntry,
+  type ConsumeDecision,
+  type ConsumeRefusal,
   type Delivery,
+  type Disclosure,
   type ProduceDecision,
   type ProduceRefusal,
 } from "./match";
@@ -58,7 +60,3 @@ export {
   type ConsumerView,
 } from "./projection";
 export { checkRowFilter, evaluateRowFilter, type FilterProblem } from "./row-filter";
-
-// TODO(lead): import from @grondslag/wire. Temporary, for services/gateway/src/core/subscriptions.ts only (with the
-// old signature, which that file's `as never` relies on); delete with the core rewrite: topic names live in wire.
-export const deliveryTopic: (partyId: string, topic: Topic) => string = wireDeliveryTopic;

@@ -8,6 +8,7 @@ import {
   type PartyAttribute,
   type ProducerEntry,
 } from "./model";
+import { evaluateRowFilter } from "./row-filter";
 
 /**
  * Does a party id match a contract's party pattern? A pattern is a party id in which `*` stands for exactly one
@@ -190,4 +191,92 @@ export function checkProduce(
   }
   const legalBasis = catalogue.legalBases[entry.grondslag] as LegalBasis;
   return { ok: true, entry, legalBasis };
+}
+
+export type ConsumeRefusal =
+  "UNKNOWN_TOPIC" | "UNKNOWN_PARTY" | "NOT_A_CONSUMER" | "GRONDSLAG_MISMATCH" | "PURPOSE_NOT_ALLOWED";
+
+export type ConsumeDecision =
+  | ({ readonly ok: true } & Delivery)
+  | {
+      readonly ok: false;
+      readonly code: ConsumeRefusal;
+      readonly detail: string;
+      /** What the consumer entry would accept, when the party is a consumer but named the wrong purpose. */
+      readonly allowedPurposes?: readonly string[];
+      /** The legal basis the consumer entry names, when the party named another. */
+      readonly allowedGrondslag?: string;
+    };
+
+/**
+ * May `party` read `topic` at `at` for the purpose it names (and, when it names one, under this legal basis)? The
+ * decision is the consumer entry in force then (its window and its legal basis's), hence the fields the party sees
+ * (`entry.fields`, its projection) and the rows (`entry.rowFilter`). A refusal says which rule refused.
+ */
+export function checkConsume(
+  catalogue: Catalogue,
+  request: {
+    topic: string;
+    party: string;
+    purpose: string;
+    at: Date;
+    /** The legal basis the party names; unchecked when absent (the subscription API asks for none). */
+    grondslag?: string;
+  },
+): ConsumeDecision {
+  const { topic, party, purpose, at, grondslag } = request;
+  const contract = (catalogue.topics as Readonly<Record<string, (typeof catalogue.topics)[Topic]>>)[topic];
+  if (!contract) return { ok: false, code: "UNKNOWN_TOPIC", detail: `no contract for topic ${topic}` };
+  if (!catalogue.parties[party])
+    return { ok: false, code: "UNKNOWN_PARTY", detail: `unknown party ${party}` };
+  const delivery = consumersOf(catalogue, contract.topic, at).find((d) => d.party.id === party);
+  if (!delivery) {
+    return {
+      ok: false,
+      code: "NOT_A_CONSUMER",
+      detail: `${party} is not a consumer of ${topic} under any contract in force`,
+    };
+  }
+  if (grondslag !== undefined && grondslag !== delivery.entry.grondslag) {
+    return {
+      ok: false,
+      code: "GRONDSLAG_MISMATCH",
+      detail: `${party} receives ${topic} under grondslag ${delivery.entry.grondslag}, not ${grondslag}`,
+      allowedGrondslag: delivery.entry.grondslag,
+    };
+  }
+  if (!delivery.entry.purposes.includes(purpose)) {
+    return {
+      ok: false,
+      code: "PURPOSE_NOT_ALLOWED",
+      detail: `purpose ${JSON.stringify(purpose)} is not in ${party}'s contract for ${topic}`,
+      allowedPurposes: delivery.entry.purposes,
+    };
+  }
+  return { ok: true, ...delivery };
+}
+
+/** One recipient of one event: its consumer entry, and what that entry makes of the event. */
+export interface Disclosure extends Delivery {
+  /** The contract's allowed fields for this recipient: its projection (the reader schema is derived from them). */
+  readonly fields: readonly string[];
+  /** The entry's purposes, comma-joined, as the delivery's purpose header and DISCLOSE record name them. */
+  readonly purpose: string;
+}
+
+/**
+ * Who receives one collected event, and as what: every consumer entry in force both when the event was collected
+ * (`collectedAt`) and at delivery (`at`) — so no backfill before an entry starts, nothing after it ends — whose row
+ * filter lets the event through for that party; each with the fields its entry allows. Sorted by party id.
+ */
+export function deliveryDecision(
+  catalogue: Catalogue,
+  topic: Topic,
+  event: unknown,
+  at: Date,
+  collectedAt: Date,
+): Disclosure[] {
+  return consumersOf(catalogue, topic, at, collectedAt)
+    .filter((d) => evaluateRowFilter(d.entry.rowFilter, event, d.party))
+    .map((d) => ({ ...d, fields: d.entry.fields, purpose: d.entry.purposes.join(",") }));
 }

@@ -7,14 +7,20 @@ import kafkajs from "kafkajs";
 import type { Logger } from "pino";
 import pg from "pg";
 import type { Readiness } from "./ports";
-import { Pseudonymiser } from "./core/audit";
 import { CatalogueHolder } from "./core/catalogue";
 import { migrate } from "./core/db";
 import { createDelivery } from "./core/delivery";
+import { pgIdempotencyStore } from "./core/idempotency";
 import { createIngress } from "./core/ingress";
-import { BatchingProducer, createKafka, StallWatch } from "@grondslag/kit";
+import {
+  AuditLog,
+  BatchingProducer,
+  createKafka,
+  Pseudonymiser,
+  SchemaIds,
+  StallWatch,
+} from "@grondslag/kit";
 import { createPublisher } from "./core/publisher";
-import { SchemaIds } from "@grondslag/kit";
 import { createSubscriptions } from "./core/subscriptions";
 import { createRegistryView } from "./http/registry";
 
@@ -115,13 +121,13 @@ export function createGateway(
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
   const schemaIds = new SchemaIds(config.registryUrl, config.registryAuth);
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
-  const common = { catalogue: catalogue.current, producer, schemaIds, now };
+  const auditLog = new AuditLog(schemaIds);
+  const common = { catalogue: catalogue.current, producer, schemaIds, auditLog, now };
 
   const publisher = createPublisher({
     ...common,
     producer: publishing,
-    pool,
-    dbSchema: config.dbSchema,
+    idempotency: pgIdempotencyStore(pool, config.dbSchema),
     pseudonymiser,
     log: log.child({ component: "publish" }),
     ...(hooks.onDecision ? { onDecision: hooks.onDecision } : {}),
@@ -237,6 +243,8 @@ export function createGateway(
     groups: [`${groups}.deliver`, `${groups}.ingress`],
     kafkaTopics,
     async start() {
+      // Before anything can be accepted: every audit record is framed with the registered schema's id.
+      await auditLog.ready();
       await migrate(pool, config.dbSchema);
       await rawProducer.connect();
       if (txProducer !== rawProducer) await txProducer.connect();

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { readCredential } from "@grondslag/contracts/provision";
+import { readCredential } from "@grondslag/provision";
 import { databaseUrl, type StackConfig } from "@grondslag/infra";
 import type { HttpLimits } from "../app";
 import { ensureDevKeyPair, signToken } from "../auth";

@@ -1,20 +1,22 @@
 import {
-  consumersOf,
   consumerView,
   deliveredFields,
-  evaluateRowFilter,
+  deliveryDecision,
   type Catalogue,
   type ConsumerView,
 } from "@grondslag/contracts";
-import { canonicalTopic } from "@grondslag/contracts/provision";
 import { isTopic, KEY_FIELD, type AvroRecordSchema, type Topic } from "@grondslag/schemas";
 import type { Consumer, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import type pg from "pg";
-import { auditMessage, auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
 import { GatewayError } from "../errors";
 import {
+  auditRecord,
   batchWorker,
+  subjectsOf,
+  type AuditLog,
+  type Pseudonymiser,
+  type SchemaIds,
   MAX_RECORD_BYTES,
   recordBytes,
   UnwritableRecordError,
@@ -22,9 +24,17 @@ import {
   type TopicMessage,
   type WorkBatch,
 } from "@grondslag/kit";
-import type { SchemaIds } from "@grondslag/kit";
-import { childSpan, continueTrace, formatTraceparent as traceparent } from "@grondslag/wire";
-import { fromWire, BUS_HEADERS as H, header, toWire } from "@grondslag/wire";
+import {
+  BUS_HEADERS as H,
+  canonicalTopic,
+  childSpan,
+  continueTrace,
+  expectKafkaTopic,
+  formatTraceparent as traceparent,
+  fromWire,
+  header,
+  toWire,
+} from "@grondslag/wire";
 
 export interface DeliveryDeps {
   catalogue: () => Catalogue;
@@ -34,6 +44,7 @@ export interface DeliveryDeps {
   pool: pg.Pool;
   dbSchema: string;
   pseudonymiser: Pseudonymiser;
+  auditLog: AuditLog;
   now: () => Date;
   log: Logger;
   onDisclosure?: (d: { topic: string; recipient: string; grondslag: string }) => void;
@@ -56,7 +67,7 @@ interface Planned {
  * same event id header, and the audit record keeps its deterministic id).
  */
 export function createDelivery(deps: DeliveryDeps) {
-  const { consumer, producer, schemaIds, pool, dbSchema, pseudonymiser, now, log } = deps;
+  const { consumer, producer, schemaIds, pool, dbSchema, pseudonymiser, auditLog, now, log } = deps;
   const views = new Map<string, ConsumerView>();
 
   function viewFor(
@@ -94,19 +105,17 @@ export function createDelivery(deps: DeliveryDeps) {
     const kvk = typeof full[KEY_FIELD] === "string" ? full[KEY_FIELD] : (message.key?.toString() ?? "");
     const out: Planned[] = [];
     // The record's Kafka timestamp is its collection time: the publisher's producer stamps it (CreateTime) when
-    // the event is collected. An entry must be in force then and now: no backfill, no delivery after expiry.
-    for (const d of consumersOf(deps.catalogue(), topic, now(), new Date(Number(message.timestamp)))) {
-      if (!evaluateRowFilter(d.entry.rowFilter, full, d.party)) continue;
-      const view = viewFor(topic, d.party.id, writer.schema, wire.schemaId, d.entry.fields);
+    // the event is collected. The decision (pure): an entry in force then and now (no backfill, no delivery after
+    // expiry) whose row filter passes the event; its fields are the recipient's projection.
+    const collectedAt = new Date(Number(message.timestamp));
+    for (const d of deliveryDecision(deps.catalogue(), topic, full, now(), collectedAt)) {
+      const view = viewFor(topic, d.party.id, writer.schema, wire.schemaId, d.fields);
       const viewId = await schemaIds.idOf(view.subject, view.schema);
       const projected = view.decode(wire.body);
       const span = childSpan(trace);
-      const purpose = d.entry.purposes.join(",");
-      const fields = deliveredFields(writer.schema, d.entry.fields).map((f) => f.path);
-      const record: AuditRecord = {
-        v: 1,
-        id: auditRecordId(eventId, "DISCLOSE", d.party.id, null),
-        time: now().toISOString(),
+      const purpose = d.purpose;
+      const fields = deliveredFields(writer.schema, d.fields).map((f) => f.path);
+      const record = auditRecord({
         action: "DISCLOSE",
         topic,
         eventId,
@@ -115,14 +124,12 @@ export function createDelivery(deps: DeliveryDeps) {
         grondslag: d.entry.grondslag,
         purpose,
         fields,
-        reasonCode: null,
-        reasonDetail: null,
         channel: "delivery",
-        traceId: span.traceId,
-        spanId: span.spanId,
+        trace: span,
+        time: now(),
         schemaId: viewId,
         subjects,
-      };
+      });
       const delivery: TopicMessage = {
         topic: view.deliveryTopic,
         message: {
@@ -149,7 +156,7 @@ export function createDelivery(deps: DeliveryDeps) {
         );
         continue;
       }
-      out.push({ eventId, recipient: d.party.id, audit: auditMessage(record), delivery });
+      out.push({ eventId, recipient: d.party.id, audit: auditLog.message(record), delivery });
     }
     return out;
   }
@@ -190,7 +197,7 @@ export function createDelivery(deps: DeliveryDeps) {
   }
 
   async function handle(batch: WorkBatch) {
-    const topic = batch.topic.slice("events.".length);
+    const { topic } = expectKafkaTopic(batch.topic, "canonical");
     if (!isTopic(topic)) return;
     const planned: Planned[] = [];
     for (const m of batch.messages) planned.push(...(await plan(topic, m)));

@@ -1,4 +1,3 @@
-import { canonicalTopic, ingressTopic, rejectedTopic, subjectOf } from "@grondslag/contracts/provision";
 import { isTopic, loadSchema, rawSchema } from "@grondslag/schemas";
 import type { Consumer, IHeaders, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
@@ -14,7 +13,17 @@ import {
 } from "@grondslag/kit";
 import type { CoreCommand, createPublisher } from "./publisher";
 import type { SchemaIds } from "@grondslag/kit";
-import { BUS_HEADERS as H, expectKafkaTopic, fromWire, header, INGRESS_HEADERS } from "@grondslag/wire";
+import {
+  BUS_HEADERS as H,
+  canonicalTopic,
+  expectKafkaTopic,
+  fromWire,
+  header,
+  INGRESS_HEADERS,
+  ingressTopic,
+  rejectedTopic,
+  subjectOf,
+} from "@grondslag/wire";
 
 export interface IngressDeps {
   consumer: Consumer;

@@ -1,4 +1,5 @@
-import { ingressTopic, readCredential } from "@grondslag/contracts/provision";
+import { readCredential } from "@grondslag/provision";
+import { ingressTopic } from "@grondslag/wire";
 import { waitFor } from "@grondslag/infra";
 import { testCredentialsFile, testKafka, testStack, uniqueName, within } from "@grondslag/infra/test";
 import kafkajs, { type Consumer } from "kafkajs";

@@ -1,240 +1,114 @@
-import crypto from "node:crypto";
-import { checkProduce, type Catalogue } from "@grondslag/contracts";
-import { canonicalTopic, subjectOf } from "@grondslag/contracts/provision";
-import {
-  describeFields,
-  identifierProblems,
-  isTopic,
-  KEY_FIELD,
-  loadSchema,
-  rawSchema,
-  type Topic,
-} from "@grondslag/schemas";
+import type { Catalogue } from "@grondslag/contracts";
+import { rawSchema } from "@grondslag/schemas";
 import type { Logger } from "pino";
-import type pg from "pg";
 import { GatewayError } from "../errors";
 import type { PublishCommand, Publisher, PublishReceipt } from "../ports";
-import { auditMessage, auditRecordId, subjectsOf, type AuditRecord, type Pseudonymiser } from "./audit";
+import { createCoalescer } from "./coalescer";
+import { eventIdFor, idempotencyId, type FirstPublish, type IdempotencyStore } from "./idempotency";
 import {
   isRecordError,
-  MAX_RECORD_BYTES,
   recordBytes,
   UnwritableRecordError,
   type BatchingProducer,
   type TopicMessage,
 } from "@grondslag/kit";
-import type { SchemaIds } from "@grondslag/kit";
-import { continueTrace, formatTraceparent as traceparent, type TraceContext } from "@grondslag/wire";
-import { BUS_HEADERS as H, toWire } from "@grondslag/wire";
+import {
+  auditRecord,
+  type AuditLog,
+  type DataSubject,
+  type Pseudonymiser,
+  type SchemaIds,
+} from "@grondslag/kit";
+import { canonicalTopic, continueTrace, subjectOf, type TraceContext } from "@grondslag/wire";
+import {
+  boundCanonical,
+  decidePublish,
+  tooLarge,
+  type PublishAccepted,
+  type PublishRefusal,
+} from "./publish-decision";
+
+export { MAX_CANONICAL_BYTES } from "./publish-decision";
 
 export interface PublisherDeps {
   catalogue: () => Catalogue;
   producer: BatchingProducer;
   schemaIds: SchemaIds;
-  pool: pg.Pool;
-  dbSchema: string;
+  /** Where first publishes under an `Idempotency-Key` are kept (the gateway's: `pgIdempotencyStore`). */
+  idempotency: IdempotencyStore;
   pseudonymiser: Pseudonymiser;
+  /** Frames audit records with the registry id of `audit.log-value`. */
+  auditLog: AuditLog;
   now: () => Date;
   log: Logger;
   onDecision?: (d: { topic: string; outcome: string; grondslag: string; purpose: string }) => void;
 }
 
-/**
- * The largest canonical record accepted. Below the producer's own bound by room for a delivery record's headers:
- * a delivery's value is a projection of the canonical one, never larger, so every delivery of an accepted event
- * fits as well.
- */
-export const MAX_CANONICAL_BYTES = MAX_RECORD_BYTES - 16 * 1024;
-
-const tooLarge = (bytes: number) =>
-  new GatewayError(
-    "RECORD_TOO_LARGE",
-    `the event takes ${bytes} bytes as a Kafka record, more than the ${MAX_CANONICAL_BYTES} the bus accepts`,
-    "send a smaller event: shorten its longest text fields",
-  );
-
-/** Internal Kafka topics are never a publish target, whatever the caller puts in the path. */
-const INTERNAL = /^(events|deliver|ingress|rejected|audit)\./;
-
-const refusalCodes = {
-  UNKNOWN_TOPIC: "UNKNOWN_TOPIC",
-  UNKNOWN_PARTY: "NOT_A_PRODUCER",
-  NOT_A_PRODUCER: "NOT_A_PRODUCER",
-  GRONDSLAG_MISMATCH: "LEGAL_BASIS_NOT_ALLOWED",
-  PURPOSE_NOT_ALLOWED: "PURPOSE_NOT_ALLOWED",
-  BINDING_VIOLATED: "BINDING_VIOLATED",
-} as const;
-
-const fixes: Record<keyof typeof refusalCodes, string> = {
-  UNKNOWN_TOPIC: "publish to one of the topics in GET /v1/openapi.json (e.g. arbo.accident-reported)",
-  UNKNOWN_PARTY: "authenticate as a party in the parties registry",
-  NOT_A_PRODUCER: "only parties the topic's contract names as producers may publish; ask the contract owner",
-  GRONDSLAG_MISMATCH:
-    "name the legal basis your producer entry in the contract gives, in the Grondslag header",
-  PURPOSE_NOT_ALLOWED: "name one of the purposes your producer entry allows, in the Doelbinding header",
-  BINDING_VIOLATED:
-    "publish only about yourself: the contract binds this field to your own KvK or gemeentecode (parties registry)",
-};
-
 /** A command whose refusal was decided before the publisher saw it (an ingress record that cannot be decoded). */
 export type CoreCommand = PublishCommand & { refusal?: GatewayError };
 
-interface Checked {
-  cmd: PublishCommand;
-  topic: Topic;
-  eventId: string;
-  trace: TraceContext;
-  body: Buffer;
-  sha256: Buffer;
-  fields: string[];
-  subjects: AuditRecord["subjects"];
-}
+/** An event the decision accepted, with the ids this publish gave it. */
+type Checked = PublishAccepted & { cmd: PublishCommand; eventId: string; trace: TraceContext };
 
-/** A deterministic event id for an idempotency key: a retry that raced its own first attempt gets the same id. */
-function eventIdFor(cmd: PublishCommand): string {
-  if (!cmd.idempotencyKey) return crypto.randomUUID();
-  const h = crypto.createHash("sha256").update(`${cmd.producer}\n${cmd.idempotencyKey}`).digest();
-  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50; // version 5-style (name-based, SHA)
-  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString("hex");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
-}
+const refusalError = (r: PublishRefusal) =>
+  new GatewayError(r.code, r.detail, r.fix, r.field === undefined ? undefined : { field: r.field });
 
 /**
- * The leaf field paths of a topic's schema: what a COLLECT record lists. Schema fields, like a DISCLOSE record's,
- * so an auditor compares like with like (a recipient's fields are always a subset); computed once per topic.
+ * The publisher wires the publish path together: the decision (`publish-decision.ts`, pure), the idempotency
+ * store, the canonical and COLLECT records in one transactional flush, REJECT records for refusals, and the
+ * coalescer that turns concurrent single publishes into one batch.
  */
-const collectedFields = new Map<Topic, string[]>();
-function fieldsOf(topic: Topic): string[] {
-  let fields = collectedFields.get(topic);
-  if (!fields) {
-    fields = describeFields(rawSchema(topic))
-      .filter((f) => !f.isRecord)
-      .map((f) => f.path);
-    collectedFields.set(topic, fields);
-  }
-  return fields;
-}
-
 export function createPublisher(deps: PublisherDeps): Publisher & {
   publishBatch(cmds: CoreCommand[]): Promise<(PublishReceipt | GatewayError)[]>;
 } {
-  const { producer, schemaIds, pool, dbSchema, pseudonymiser, now, log } = deps;
+  const { producer, schemaIds, idempotency, pseudonymiser, auditLog, now, log } = deps;
 
   function audit(base: {
-    action: AuditRecord["action"];
+    action: "COLLECT" | "REJECT";
     cmd: PublishCommand;
     eventId: string;
     trace: TraceContext;
     fields?: string[];
-    subjects?: AuditRecord["subjects"];
+    subjects?: DataSubject[];
     schemaId?: number | null;
     error?: GatewayError;
   }): TopicMessage {
-    const reason = base.error?.code ?? null;
-    const record: AuditRecord = {
-      v: 1,
-      id: auditRecordId(base.eventId, base.action, null, reason),
-      time: now().toISOString(),
-      action: base.action,
+    const common = {
       topic: base.cmd.topic,
       eventId: base.eventId,
       producer: base.cmd.producer,
-      recipient: null,
-      grondslag: base.cmd.grondslag || null,
-      purpose: base.cmd.purpose || null,
-      fields: base.fields ?? [],
-      reasonCode: reason,
-      reasonDetail: base.error
-        ? `${base.error.detail}${base.error.field ? ` (field ${base.error.field})` : ""}`
-        : null,
+      grondslag: base.cmd.grondslag,
+      purpose: base.cmd.purpose,
       channel: base.cmd.channel,
-      traceId: base.trace.traceId,
-      spanId: base.trace.spanId,
-      schemaId: base.schemaId ?? null,
-      subjects: base.subjects ?? [],
+      trace: base.trace,
+      time: now(),
+      schemaId: base.schemaId,
+      subjects: base.subjects,
     };
-    return auditMessage(record);
+    const record = base.error
+      ? auditRecord({
+          ...common,
+          action: "REJECT",
+          reason: {
+            code: base.error.code,
+            detail: `${base.error.detail}${base.error.field ? ` (field ${base.error.field})` : ""}`,
+          },
+        })
+      : auditRecord({ ...common, action: "COLLECT", fields: base.fields ?? [] });
+    return auditLog.message(record);
   }
 
-  /** Every check that needs no I/O; throws the GatewayError that names the rule. */
+  /** Every check that needs no I/O (the decision); throws the GatewayError that names the rule. */
   function check(cmd: CoreCommand, eventId: string, trace: TraceContext): Checked {
     if (cmd.refusal) throw cmd.refusal;
-    if (INTERNAL.test(cmd.topic) || !isTopic(cmd.topic)) {
-      throw new GatewayError(
-        "UNKNOWN_TOPIC",
-        `there is no public topic ${JSON.stringify(cmd.topic)}`,
-        fixes.UNKNOWN_TOPIC,
-      );
-    }
-    const topic = cmd.topic;
-    const decision = checkProduce(deps.catalogue(), { ...cmd, party: cmd.producer, at: now() });
-    if (!decision.ok)
-      throw new GatewayError(refusalCodes[decision.code], decision.detail, fixes[decision.code]);
-    const type = loadSchema(topic);
-    let firstPath: string | undefined;
-    let firstProblem = "";
-    const valid = type.isValid(cmd.payload, {
-      errorHook: (path: string[], value: unknown, t: { typeName?: string; toString(): string }) => {
-        if (firstPath !== undefined) return;
-        firstPath = path.join(".");
-        firstProblem =
-          value === undefined
-            ? "is missing"
-            : `does not match the schema (expected ${t.typeName ?? "another type"})`;
-      },
-    });
-    if (!valid) {
-      const field = firstPath || "(root)";
-      throw new GatewayError(
-        "SCHEMA_VIOLATION",
-        `${field} ${firstProblem}`,
-        `fix ${field} as the schema for ${topic} describes (GET /v1/openapi.json)`,
-        { field },
-      );
-    }
-    const idProblem = identifierProblems(rawSchema(topic), cmd.payload)[0];
-    if (idProblem) {
-      throw new GatewayError(
-        "INVALID_IDENTIFIER",
-        `${idProblem.path} is not a valid ${idProblem.identifier}`,
-        idProblem.identifier === "bsn"
-          ? "send a BSN of nine digits that passes the elfproef"
-          : idProblem.identifier === "kvk"
-            ? "send a KvK number of eight digits"
-            : "send a CBS municipality code: GM followed by four digits",
-        { field: idProblem.path },
-      );
-    }
-    const body = type.toBuffer(cmd.payload);
-    return {
-      cmd,
-      topic,
-      eventId,
-      trace,
-      body,
-      sha256: crypto.createHash("sha256").update(body).digest(),
-      fields: fieldsOf(topic),
-      subjects: subjectsOf(topic, cmd.payload, pseudonymiser),
-    };
-  }
-
-  async function existing(items: Checked[]) {
-    const keyed = items.filter((c) => c.cmd.idempotencyKey);
-    if (keyed.length === 0)
-      return new Map<string, { event_id: string; payload_sha256: Buffer; trace_id: string }>();
-    const { rows } = await pool.query<{
-      producer: string;
-      key: string;
-      event_id: string;
-      payload_sha256: Buffer;
-      trace_id: string;
-    }>(
-      `SELECT producer, key, event_id, payload_sha256, trace_id FROM ${dbSchema}.idempotency
-        WHERE (producer, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [keyed.map((c) => c.cmd.producer), keyed.map((c) => c.cmd.idempotencyKey)],
+    const { topic, producer, grondslag, purpose, payload } = cmd;
+    const decision = decidePublish(
+      deps.catalogue(),
+      { topic, producer, grondslag, purpose, payload, at: now() },
+      pseudonymiser,
     );
-    return new Map(rows.map((r) => [`${r.producer}\n${r.key}`, r]));
+    if (!decision.ok) throw refusalError(decision);
+    return { ...decision, cmd, eventId, trace };
   }
 
   async function publishBatch(cmds: CoreCommand[]): Promise<(PublishReceipt | GatewayError)[]> {
@@ -258,19 +132,22 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
       }
     });
     const checked = results.filter((r): r is Checked => "body" in r);
-    const seen = await existing(checked);
+    const seen = await idempotency.find(
+      checked.flatMap((c) =>
+        c.cmd.idempotencyKey ? [{ producer: c.cmd.producer, key: c.cmd.idempotencyKey }] : [],
+      ),
+    );
     // One send per event (its canonical record and its COLLECT record): they share a flush with every other
     // event, but one that the broker refuses fails alone, and a transactional flush keeps each pair together.
     const writes: { index: number; checked: Checked; messages: TopicMessage[] }[] = [];
-    const inBatch = new Map<string, Checked>();
+    const inBatch = new Map<string, FirstPublish>();
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
       if (!r || !("body" in r)) continue;
-      const k = r.cmd.idempotencyKey ? `${r.cmd.producer}\n${r.cmd.idempotencyKey}` : undefined;
+      const k = r.cmd.idempotencyKey ? idempotencyId(r.cmd.producer, r.cmd.idempotencyKey) : undefined;
       const prior = k ? (seen.get(k) ?? inBatch.get(k)) : undefined;
       if (prior) {
-        const priorSha = "sha256" in prior ? prior.sha256 : prior.payload_sha256;
-        if (!priorSha.equals(r.sha256)) {
+        if (!prior.payloadSha256.equals(r.sha256)) {
           results[i] = Object.assign(
             new GatewayError(
               "IDEMPOTENCY_CONFLICT",
@@ -280,43 +157,26 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
             { eventId: r.eventId, trace: r.trace, cmd: r.cmd },
           );
         } else {
-          results[i] = {
-            eventId: "event_id" in prior ? prior.event_id : prior.eventId,
-            topic: r.topic,
-            duplicate: true,
-            traceId: "trace_id" in prior ? prior.trace_id : prior.trace.traceId,
-          };
+          results[i] = { eventId: prior.eventId, topic: r.topic, duplicate: true, traceId: prior.traceId };
         }
         continue;
       }
       const schemaId = await schemaIds.idOf(subjectOf(canonicalTopic(r.topic)), rawSchema(r.topic));
-      const canonical: TopicMessage = {
-        topic: canonicalTopic(r.topic),
-        message: {
-          key: String((r.cmd.payload as Record<string, unknown>)[KEY_FIELD]),
-          value: toWire(schemaId, r.body),
-          headers: {
-            [H.eventId]: r.eventId,
-            [H.topic]: r.topic,
-            [H.producer]: r.cmd.producer,
-            [H.grondslag]: r.cmd.grondslag,
-            [H.purpose]: r.cmd.purpose,
-            [H.traceparent]: traceparent(r.trace),
-            [H.schemaId]: String(schemaId),
-          },
-        },
-      };
-      const bytes = recordBytes(canonical.message);
-      if (bytes > MAX_CANONICAL_BYTES) {
-        results[i] = Object.assign(tooLarge(bytes), { eventId: r.eventId, trace: r.trace, cmd: r.cmd });
+      const canonical = boundCanonical(r, r.cmd, { eventId: r.eventId, trace: r.trace, schemaId });
+      if (!canonical.ok) {
+        results[i] = Object.assign(refusalError(canonical), {
+          eventId: r.eventId,
+          trace: r.trace,
+          cmd: r.cmd,
+        });
         continue;
       }
-      if (k) inBatch.set(k, r);
+      if (k) inBatch.set(k, { eventId: r.eventId, payloadSha256: r.sha256, traceId: r.trace.traceId });
       writes.push({
         index: i,
         checked: r,
         messages: [
-          canonical,
+          canonical.message,
           audit({
             action: "COLLECT",
             cmd: r.cmd,
@@ -378,7 +238,7 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
       const { eventId, trace, cmd } = w.checked;
       const refusal =
         err instanceof UnwritableRecordError && err.reason === "too-large"
-          ? tooLarge(w.messages.reduce((n, m) => Math.max(n, recordBytes(m.message)), 0))
+          ? refusalError(tooLarge(w.messages.reduce((n, m) => Math.max(n, recordBytes(m.message)), 0)))
           : new GatewayError(
               "INTERNAL",
               "the bus refused the event's records",
@@ -401,24 +261,19 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
       for (const r of refusals)
         results[results.indexOf(r)] = Object.assign(unavailable(refusalsWritten.reason), r);
     }
-    const keyed = fresh.filter((c) => c.cmd.idempotencyKey);
-    if (keyed.length > 0) {
-      // After the Kafka ack: a crash in between means a retry publishes again under the same event id, which
-      // delivery and audit deduplicate.
-      await pool.query(
-        `INSERT INTO ${dbSchema}.idempotency (producer, key, payload_sha256, event_id, topic, trace_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::uuid[], $5::text[], $6::text[])
-         ON CONFLICT DO NOTHING`,
-        [
-          keyed.map((c) => c.cmd.producer),
-          keyed.map((c) => c.cmd.idempotencyKey),
-          keyed.map((c) => c.sha256),
-          keyed.map((c) => c.eventId),
-          keyed.map((c) => c.topic),
-          keyed.map((c) => c.trace.traceId),
-        ],
-      );
-    }
+    const keyed = fresh.flatMap((c) => (c.cmd.idempotencyKey ? [{ c, key: c.cmd.idempotencyKey }] : []));
+    // After the Kafka ack: a crash in between means a retry publishes again under the same event id, which
+    // delivery and audit deduplicate.
+    await idempotency.record(
+      keyed.map(({ c, key }) => ({
+        producer: c.cmd.producer,
+        key,
+        payloadSha256: c.sha256,
+        eventId: c.eventId,
+        topic: c.topic,
+        traceId: c.trace.traceId,
+      })),
+    );
     return results.map((r) => {
       if (!("body" in r)) return r;
       deps.onDecision?.({
@@ -433,37 +288,12 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
 
   // Concurrent single publishes (one HTTP request each) are coalesced for a millisecond into one batch: one
   // idempotency lookup, one Kafka write and one insert for the lot, instead of a PostgreSQL commit per request.
-  let pending: { cmd: CoreCommand; resolve: (r: PublishReceipt) => void; reject: (e: unknown) => void }[] =
-    [];
-  let timer: NodeJS.Timeout | undefined;
-  const flushPending = () => {
-    const items = pending;
-    pending = [];
-    timer = undefined;
-    publishBatch(items.map((i) => i.cmd)).then(
-      (results) =>
-        results.forEach((r, i) => {
-          const item = items[i];
-          if (!item) return;
-          if (r instanceof GatewayError) item.reject(r);
-          else item.resolve(r);
-        }),
-      (err: unknown) => items.forEach((i) => i.reject(err)),
-    );
-  };
+  const publish = createCoalescer<CoreCommand, PublishReceipt, GatewayError>({
+    run: publishBatch,
+    isRefusal: (r): r is GatewayError => r instanceof GatewayError,
+    maxItems: 500,
+    delayMs: 1,
+  });
 
-  return {
-    publishBatch,
-    publish(cmd) {
-      return new Promise<PublishReceipt>((resolve, reject) => {
-        pending.push({ cmd, resolve, reject });
-        if (pending.length >= 500) {
-          clearTimeout(timer);
-          flushPending();
-        } else {
-          timer ??= setTimeout(flushPending, 1);
-        }
-      });
-    },
-  };
+  return { publishBatch, publish };
 }

@@ -223,7 +223,14 @@ describe("HTTP subscriptions under the outage's load (a gateway in its own proce
       const a = openStream(gw.base, token);
       await a.response;
       expect(a.status()).toBe(200);
-      await a.until("the backlog on stream A", 45_000, () => a.deliveries().length >= backlog.length);
+      // Other specs on the same stack publish accident reports too, and this gateway (the default groups) may
+      // deliver them to uwv while it runs, or a backlog of them left by an earlier run: the stream carries every
+      // one of ours, and resends nothing.
+      const missing = (s: typeof a) => {
+        const seen = new Set(s.deliveries().map((d) => d.eventId));
+        return backlog.filter((id) => !seen.has(id));
+      };
+      await a.until("the backlog on stream A", 45_000, () => missing(a).length === 0);
       // Two heartbeats later the stream has had time to resend: it must not (it only sends what is new to it).
       const heartbeats = a.frames.filter((f) => f.comment).length;
       await a.until(
@@ -233,13 +240,13 @@ describe("HTTP subscriptions under the outage's load (a gateway in its own proce
       );
       const ids = a.deliveries().map((d) => d.eventId);
       expect(new Set(ids).size).toBe(ids.length);
-      expect(new Set(ids)).toEqual(new Set(backlog));
+      expect(missing(a)).toEqual([]);
 
       // A client that stops reading, and one that goes away: together with A, the party's limit.
       const b = openStream(gw.base, token, { read: false });
       const c = openStream(gw.base, token);
       await Promise.all([b.response, c.response]);
-      await c.until("the backlog on stream C", 30_000, () => c.deliveries().length >= backlog.length);
+      await c.until("the backlog on stream C", 30_000, () => missing(c).length === 0);
       const over = openStream(gw.base, token);
       await over.response;
       expect(over.status()).toBe(429);
