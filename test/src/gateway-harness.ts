@@ -1,3 +1,4 @@
+import { deliveryTopic } from "@grondslag/wire";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import type { Server } from "node:http";
@@ -86,7 +87,7 @@ export async function startGateway(stack: StackConfig, credentialsFile: string, 
       .topics.flatMap((topic) =>
         consumersOf(catalogue, topic, new Date()).map((d) => [
           `${groupPrefix}.http.${d.party.id}.${topic}`,
-          [`deliver.${d.party.id}.${topic}`],
+          [deliveryTopic(d.party.id, topic)],
         ]),
       ),
   );

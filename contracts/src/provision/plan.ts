@@ -211,12 +211,12 @@ export function desiredState(
     operation,
   });
   acls.push(
-    prefixed(GATEWAY, "ingress.", "READ"),
-    prefixed(GATEWAY, "events.", "READ"),
-    prefixed(GATEWAY, "events.", "WRITE"),
-    prefixed(GATEWAY, "deliver.", "READ"),
-    prefixed(GATEWAY, "deliver.", "WRITE"),
-    prefixed(GATEWAY, "rejected.", "WRITE"),
+    prefixed(GATEWAY, INGRESS_PREFIX, "READ"),
+    prefixed(GATEWAY, CANONICAL_PREFIX, "READ"),
+    prefixed(GATEWAY, CANONICAL_PREFIX, "WRITE"),
+    prefixed(GATEWAY, DELIVERY_PREFIX, "READ"),
+    prefixed(GATEWAY, DELIVERY_PREFIX, "WRITE"),
+    prefixed(GATEWAY, REJECTED_PREFIX, "WRITE"),
     {
       principal: `User:${GATEWAY}`,
       resourceType: "TOPIC",

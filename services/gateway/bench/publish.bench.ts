@@ -21,7 +21,7 @@ import { createApp } from "../src/app";
 import { staticKeyStore } from "../src/auth";
 import { ensureDevKeyPair, signToken } from "../src/auth/dev-keys";
 import { assertSafeAvro } from "../src/core/avro-guard";
-import { toWire } from "@grondslag/wire";
+import { canonicalTopic, subjectOf, toWire } from "@grondslag/wire";
 import { createGateway, type GatewayConfig } from "../src/gateway";
 import type { PublishCommand } from "../src/ports";
 import os from "node:os";
@@ -142,7 +142,7 @@ async function main() {
     await raw.connect();
     const schemaId = (
       (await (
-        await fetch(`${config.registry.url}/subjects/events.${TOPIC}-value/versions/latest`, {
+        await fetch(`${config.registry.url}/subjects/${subjectOf(canonicalTopic(TOPIC))}/versions/latest`, {
           headers: { authorization: basicAuth(config.registry.gateway) },
         })
       ).json()) as { id: number }
@@ -216,8 +216,8 @@ async function main() {
     // it for nla and uwv, audits and delivers it. Timed from its first committed progress (after the group join)
     // to lag 0.
     const lagNow = async () => {
-      const committed = await admin.fetchOffsets({ groupId: DELIVER_GROUP, topics: [`events.${TOPIC}`] });
-      const ends = await admin.fetchTopicOffsets(`events.${TOPIC}`);
+      const committed = await admin.fetchOffsets({ groupId: DELIVER_GROUP, topics: [canonicalTopic(TOPIC)] });
+      const ends = await admin.fetchTopicOffsets(canonicalTopic(TOPIC));
       return ends.reduce((sum, e) => {
         const at = committed[0]?.partitions.find((p) => p.partition === e.partition)?.offset ?? "-1";
         return sum + Number(BigInt(e.high) - (at === "-1" ? BigInt(e.low) : BigInt(at)));
