@@ -1,3 +1,4 @@
+import { ingressTopic } from "@grondslag/wire";
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { javaConsume, javaProduce, readUntil, testCredentialsFile, testStack, uniqueName } from "./test";
@@ -18,12 +19,12 @@ const REFUSED = /TopicAuthorizationException|Not authorized to access topics/;
 describe(`Kafka's Java clients as a party (${stack.mode})`, () => {
   it("produce to the party's own ingress topic", async () => {
     const marker = uniqueName("java-client");
-    const run = await javaProduce(stack, party, `ingress.${PARTY}`, [marker]);
+    const run = await javaProduce(stack, party, ingressTopic(PARTY), [marker]);
     expect(run.output).not.toMatch(REFUSED);
     expect(run.output).not.toMatch(/SaslAuthenticationException|Authentication failed/);
     expect(run.code).toBe(0);
     const seen = await readUntil(stack, {
-      topic: `ingress.${PARTY}`,
+      topic: ingressTopic(PARTY),
       map: (m) => m.value?.toString(),
       found: (values) => values.includes(marker),
     });
@@ -45,7 +46,7 @@ describe(`Kafka's Java clients as a party (${stack.mode})`, () => {
   });
 
   it("are refused with a wrong password (SCRAM really authenticates)", async () => {
-    const run = await javaProduce(stack, { name: PARTY, password: "wrong" }, `ingress.${PARTY}`, ["x"]);
+    const run = await javaProduce(stack, { name: PARTY, password: "wrong" }, ingressTopic(PARTY), ["x"]);
     expect(run.output).toMatch(/SaslAuthenticationException|Authentication failed/);
   });
 });

@@ -1,3 +1,4 @@
+import { ingressTopic, rejectedTopic } from "@grondslag/wire";
 import { readAuditRecord } from "@grondslag/kit";
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
@@ -89,7 +90,7 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
       `deliver.uwv.${ACCIDENT}`,
       `deliver.gemeente.horst-aan-de-maas.${GAP}`,
       `deliver.gemeente.schiedam.${GAP}`,
-      `rejected.${KAFKA_UITLENER}`,
+      rejectedTopic(KAFKA_UITLENER),
     ]);
     gw = await startGateway(stack, credentials, { ingressParties: [KAFKA_UITLENER] });
   });
@@ -283,7 +284,7 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
     const producer = testKafka(stack, party).producer({ allowAutoTopicCreation: false });
     await producer.connect();
     await producer.send({
-      topic: `ingress.${KAFKA_UITLENER}`,
+      topic: ingressTopic(KAFKA_UITLENER),
       acks: -1,
       messages: [
         { key: "90000001", value: hostile, headers: { ...headers, traceparent: trace.traceparent } },
@@ -293,7 +294,7 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
     await producer.disconnect();
 
     const rejected = await readUntil(stack, {
-      topic: `rejected.${KAFKA_UITLENER}`,
+      topic: rejectedTopic(KAFKA_UITLENER),
       user: party,
       from: since,
       map: (m) =>

@@ -1,3 +1,4 @@
+import { ingressTopic, rejectedTopic } from "@grondslag/wire";
 import { readAuditRecord } from "@grondslag/kit";
 import csr from "@kafkajs/confluent-schema-registry";
 import { basicAuth } from "@grondslag/infra";
@@ -71,7 +72,7 @@ describe("a producer publishes only about itself (contract bindings), over HTTP 
     await producer.connect();
     try {
       await producer.send({
-        topic: `ingress.${SCHIEDAM}`,
+        topic: ingressTopic(SCHIEDAM),
         acks: -1,
         messages: [
           {
@@ -90,7 +91,7 @@ describe("a producer publishes only about itself (contract bindings), over HTTP 
       await producer.disconnect();
     }
     const rejected = await readUntil(stack, {
-      topic: `rejected.${SCHIEDAM}`,
+      topic: rejectedTopic(SCHIEDAM),
       user: as(SCHIEDAM),
       map: (m) => (m.value?.equals(value) ? header(m, "grondslag-reason-code") : undefined),
       found: (seen) => seen.length > 0,

@@ -2,7 +2,7 @@ import { readAuditRecord } from "@grondslag/kit";
 import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
 import { readCredential } from "@grondslag/provision";
-import { AUDIT_TOPIC } from "@grondslag/wire";
+import { AUDIT_TOPIC, canonicalTopic, deliveryTopic, ingressTopic, rejectedTopic } from "@grondslag/wire";
 import { basicAuth, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import {
@@ -41,13 +41,13 @@ const GAP = "loonaangifte.registration-gap";
 const UITLENER = "uitlener.90000001";
 const TOPICS = [
   AUDIT_TOPIC,
-  `events.${ACCIDENT}`,
-  `events.${GAP}`,
+  canonicalTopic(ACCIDENT),
+  canonicalTopic(GAP),
   `deliver.nla.${ACCIDENT}`,
   `deliver.uwv.${ACCIDENT}`,
   `deliver.gemeente.horst-aan-de-maas.${GAP}`,
   `deliver.gemeente.schiedam.${GAP}`,
-  `rejected.${UITLENER}`,
+  rejectedTopic(UITLENER),
 ];
 
 /** A delivered record: its event id, span, Kafka position and its value decoded with the schema it was written with. */
@@ -218,7 +218,7 @@ describe("gateway core against the real stack", () => {
       { cmd: { ...base, producer: "gemeente.schiedam" }, code: "NOT_A_PRODUCER" },
       { cmd: { ...base, grondslag: "wet-brp" }, code: "LEGAL_BASIS_NOT_ALLOWED" },
       { cmd: { ...base, purpose: "lsi-samenwerking" }, code: "PURPOSE_NOT_ALLOWED" },
-      { cmd: { ...base, topic: `events.${ACCIDENT}` }, code: "UNKNOWN_TOPIC" },
+      { cmd: { ...base, topic: canonicalTopic(ACCIDENT) }, code: "UNKNOWN_TOPIC" },
       {
         cmd: { ...base, payload: { ...(base.payload as object), severity: "MINOR" } },
         code: "SCHEMA_VIOLATION",
@@ -297,7 +297,7 @@ describe("gateway core against the real stack", () => {
     const malformed = newTrace();
     const wrongPurpose = newTrace();
     await producer.send({
-      topic: `ingress.${UITLENER}`,
+      topic: ingressTopic(UITLENER),
       acks: -1,
       messages: [
         {
@@ -322,7 +322,7 @@ describe("gateway core against the real stack", () => {
     await producer.disconnect();
 
     const rejected = await readUntil(stack, {
-      topic: `rejected.${UITLENER}`,
+      topic: rejectedTopic(UITLENER),
       user: party,
       from: since,
       map: (m) => (m.value?.equals(hostile) ? header(m.headers, H.reasonCode) : undefined),
@@ -547,7 +547,7 @@ describe("gateway core against the real stack", () => {
       });
       for (const consumer of ["nla", "uwv"]) {
         const deliveries = await readToEnd(stack, {
-          topic: `deliver.${consumer}.${ACCIDENT}`,
+          topic: deliveryTopic(consumer, ACCIDENT),
           user: as(consumer),
           from: since,
           map: delivered,
@@ -633,7 +633,7 @@ describe("gateway core against the real stack", () => {
       }
 
       const canonicalRecords = await readToEnd(stack, {
-        topic: `events.${ACCIDENT}`,
+        topic: canonicalTopic(ACCIDENT),
         from: since,
         map: (m) => (header(m.headers, H.eventId) === receipt.eventId ? m.offset : undefined),
       });
@@ -655,7 +655,7 @@ describe("gateway core against the real stack", () => {
       for (const consumer of ["nla", "uwv"]) {
         const span = audit.find((r) => r.action === "DISCLOSE" && r.recipient === consumer)?.spanId;
         const deliveries = await readToEnd(stack, {
-          topic: `deliver.${consumer}.${ACCIDENT}`,
+          topic: deliveryTopic(consumer, ACCIDENT),
           user: as(consumer),
           from: since,
           map: delivered,

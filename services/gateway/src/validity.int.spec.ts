@@ -13,7 +13,7 @@ import kafkajs from "kafkajs";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SchemaIds } from "@grondslag/kit";
-import { BUS_HEADERS as H, header, toWire } from "@grondslag/wire";
+import { BUS_HEADERS as H, canonicalTopic, header, subjectOf, toWire } from "@grondslag/wire";
 import { createGateway, type Gateway } from "./gateway";
 import { testGatewayConfig } from "./test-config";
 
@@ -36,7 +36,7 @@ describe("delivery follows the consumer entry's window at collection time (real 
     // replay or a migrated backlog hands the delivery worker today.
     const oldId = crypto.randomUUID();
     const schemaId = await new SchemaIds(stack.registry.url, stack.registry.gateway).idOf(
-      `events.${TOPIC}-value`,
+      subjectOf(canonicalTopic(TOPIC)),
       rawSchema(TOPIC),
     );
     const producer = testKafka(stack).producer({
@@ -46,7 +46,7 @@ describe("delivery follows the consumer entry's window at collection time (real 
     await producer.connect();
     try {
       await producer.send({
-        topic: `events.${TOPIC}`,
+        topic: canonicalTopic(TOPIC),
         acks: -1,
         messages: [
           {

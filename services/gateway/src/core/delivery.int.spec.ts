@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadCatalogue, projectSchema } from "@grondslag/contracts";
 import { readCredential } from "@grondslag/provision";
-import { subjectOf } from "@grondslag/wire";
+import { deliveryTopic, subjectOf } from "@grondslag/wire";
 import { basicAuth, databaseUrl, REPO_ROOT } from "@grondslag/infra";
 import { exampleEvent, rawSchema } from "@grondslag/schemas";
 import { readUntil, testCredentialsFile, testStack, uniqueName } from "@grondslag/infra/test";
@@ -51,7 +51,7 @@ describe("delivery keys follow the consumer's view", () => {
     expect(entry?.fields).not.toContain("subjectKvk");
     // Provisioning registers each view; this view is the test's own, so the test registers it (BACKWARD allows a
     // field fewer) and removes it again afterwards.
-    const subject = subjectOf(`deliver.${VIEWER}.${TOPIC}`);
+    const subject = subjectOf(deliveryTopic(VIEWER, TOPIC));
     const schema = projectSchema(rawSchema(TOPIC), entry?.fields ?? []);
     const registered = await fetch(`${stack.registry.url}/subjects/${subject}/versions`, {
       method: "POST",
@@ -90,7 +90,7 @@ describe("delivery keys follow the consumer's view", () => {
       // Other gateways of the run may deliver the same events under the stock contracts: this gateway's
       // deliveries are the ones encoded with the view it was given.
       const viewer = await readUntil(stack, {
-        topic: `deliver.${VIEWER}.${TOPIC}`,
+        topic: deliveryTopic(VIEWER, TOPIC),
         user: as(VIEWER),
         map: (m: KafkaMessage) =>
           ours.has(header(m.headers, H.eventId) ?? "") && m.value?.readInt32BE(1) === viewId ? m : undefined,
