@@ -6,3 +6,4 @@ export * from "./env";
 export * from "./kafka";
 export * from "./registry";
 export * from "./service";
+export * from "./auth/index";
