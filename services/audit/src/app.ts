@@ -229,6 +229,7 @@ export function createAuditApp(deps: AuditAppDeps): Express {
         grondslag: optionalString(req, "grondslag"),
         purpose: optionalString(req, "purpose"),
         topic: optionalString(req, "topic"),
+        traceId: optionalString(req, "traceId"),
       };
       await auditorQuery(req, "flows", { ...req.query });
       res.json({ flows: await deps.queries.flows(filter) });
@@ -306,7 +307,11 @@ export function createAuditApp(deps: AuditAppDeps): Express {
         );
       }
       const limit = Math.min(Number(optionalString(req, "limit") ?? 10_000) || 10_000, 100_000);
-      const period = { from: optionalTime(req, "from"), to: optionalTime(req, "to") };
+      const period = {
+        from: optionalTime(req, "from"),
+        to: optionalTime(req, "to"),
+        traceId: optionalString(req, "traceId"),
+      };
       await auditorQuery(req, "export", { ...req.query });
       const entries = logboekEntries(await deps.queries.records(period, limit));
       if (format === "csv") {

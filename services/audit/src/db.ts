@@ -1,4 +1,7 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { GrondslagError } from "@grondslag/kit";
 import { GENESIS, type ChainHead, type StoredRecord } from "./chain";
 
@@ -63,7 +66,8 @@ export async function migrate(owner: pg.Pool | pg.Client, names: StoreNames): Pr
       PRIMARY KEY (partition, seq)
     );
     CREATE INDEX IF NOT EXISTS records_event ON ${s}.records (event_id);
-    CREATE INDEX IF NOT EXISTS records_time ON ${s}.records (time_ms);
+    -- BRIN: records arrive in about time order, and a BRIN index costs next to nothing to keep up at ingest.
+    CREATE INDEX IF NOT EXISTS records_time ON ${s}.records USING brin (time_ms);
     CREATE INDEX IF NOT EXISTS records_subjects ON ${s}.records USING gin (subjects jsonb_path_ops);
     CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
       id bigserial PRIMARY KEY,
@@ -179,6 +183,14 @@ function retriable(err: unknown): never {
   );
 }
 
+/** A value in COPY's text format: `\\N` for NULL; backslash, tab, newline and carriage return escaped. */
+export function copyText(v: string | null): string {
+  if (v === null) return "\\N";
+  return v.replace(/[\\\t\n\r]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
+}
+
 export class AuditStore {
   readonly s: string;
   constructor(
@@ -249,40 +261,42 @@ export class AuditStore {
     return rows.map((r) => ({ partition: r.partition, count: Number(r.seq), hash: r.hash }));
   }
 
+  /** One COPY for the batch: the fastest way into PostgreSQL, and one round trip. */
   private async insertRows(client: pg.PoolClient, rows: StoredRecord[]): Promise<void> {
-    const col = <K extends keyof StoredRecord>(k: K) => rows.map((r) => r[k]);
-    await client.query(
-      `INSERT INTO ${this.s}.records (partition, seq, kafka_offset, id, time_ms, action, topic, event_id, producer,
-         recipient, grondslag, purpose, fields, reason_code, reason_detail, channel, trace_id, span_id, schema_id,
-         subjects, prev_hash, hash)
-       SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[],
-         $16::text[], $17::text[], $18::text[], $19::int[], $20::jsonb[], $21::text[], $22::text[])`,
+    const lines = rows.map((r) =>
       [
-        col("partition"),
-        col("seq"),
-        col("kafkaOffset"),
-        col("id"),
-        col("time"),
-        col("action"),
-        col("topic"),
-        col("eventId"),
-        col("producer"),
-        col("recipient"),
-        col("grondslag"),
-        col("purpose"),
-        rows.map((r) => JSON.stringify(r.fields)),
-        col("reasonCode"),
-        col("reasonDetail"),
-        col("channel"),
-        col("traceId"),
-        col("spanId"),
-        col("schemaId"),
-        rows.map((r) => JSON.stringify(r.subjects)),
-        col("prevHash"),
-        col("hash"),
-      ],
+        String(r.partition),
+        String(r.seq),
+        r.kafkaOffset,
+        copyText(r.id),
+        String(r.time),
+        copyText(r.action),
+        copyText(r.topic),
+        copyText(r.eventId),
+        copyText(r.producer),
+        copyText(r.recipient),
+        copyText(r.grondslag),
+        copyText(r.purpose),
+        copyText(JSON.stringify(r.fields)),
+        copyText(r.reasonCode),
+        copyText(r.reasonDetail),
+        copyText(r.channel),
+        copyText(r.traceId),
+        copyText(r.spanId),
+        r.schemaId === null ? "\\N" : String(r.schemaId),
+        copyText(JSON.stringify(r.subjects)),
+        r.prevHash,
+        r.hash,
+      ].join("\t"),
     );
+    const stream = client.query(
+      copyFrom(
+        `COPY ${this.s}.records (partition, seq, kafka_offset, id, time_ms, action, topic, event_id, producer,
+           recipient, grondslag, purpose, fields, reason_code, reason_detail, channel, trace_id, span_id, schema_id,
+           subjects, prev_hash, hash) FROM STDIN`,
+      ),
+    );
+    await pipeline(Readable.from([`${lines.join("\n")}\n`]), stream);
   }
 
   async unreadable(partition: number, offset: string, reason: string, value: Buffer | null): Promise<void> {

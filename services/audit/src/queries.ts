@@ -17,6 +17,8 @@ export interface FlowFilter extends Period {
   grondslag?: string | undefined;
   purpose?: string | undefined;
   topic?: string | undefined;
+  /** Only the records of one W3C trace (a run, a case). */
+  traceId?: string | undefined;
 }
 
 export interface Flow {
@@ -94,6 +96,7 @@ function where(f: FlowFilter, params: unknown[]): string {
   if (f.grondslag !== undefined) add("grondslag = ?", f.grondslag);
   if (f.purpose !== undefined) add("purpose = ?", f.purpose);
   if (f.topic !== undefined) add("topic = ?", f.topic);
+  if (f.traceId !== undefined) add("trace_id = ?", f.traceId);
   if (f.party !== undefined) {
     params.push(f.party);
     clauses.push(`(producer = $${params.length} OR recipient = $${params.length})`);
@@ -191,7 +194,7 @@ export class AuditQueries {
     return rows.map(fromRow);
   }
 
-  async records(p: Period, limit: number): Promise<StoredRecord[]> {
+  async records(p: Period & { traceId?: string | undefined }, limit: number): Promise<StoredRecord[]> {
     const params: unknown[] = [];
     params.push(limit);
     const w = where(p, params);

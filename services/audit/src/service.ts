@@ -109,6 +109,8 @@ export function createAudit(
     log,
     onFatal: hooks.onFatal,
     backoff: { minMs: 100, maxMs: 2_000 },
+    // Chains are per partition: partitions are stored side by side, each in order.
+    partitionsConcurrently: 6,
   });
 
   async function checkpoint() {

@@ -354,6 +354,8 @@ export function batchWorker(opts: {
   onFatal?: ((err: Error) => void) | undefined;
   /** Backoff between retries of a transient failure: doubles from `minMs` up to `maxMs`. */
   backoff?: { minMs: number; maxMs: number };
+  /** Partitions handled at once (kafkajs' partitionsConsumedConcurrently); batches of one partition stay in order. */
+  partitionsConcurrently?: number;
 }) {
   const { consumer } = opts;
   const backoff = opts.backoff ?? { minMs: 200, maxMs: 5_000 };
@@ -439,7 +441,12 @@ export function batchWorker(opts: {
       });
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
+        eachBatch,
+      });
     },
     stop: () => consumer.disconnect(),
     crashed: () => crashed,
