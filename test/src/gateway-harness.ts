@@ -40,6 +40,8 @@ export interface GatewayOptions {
   ingressParties?: readonly string[];
   workers?: GatewayConfig["workers"];
   hooks?: GatewayHooks;
+  /** The pseudonym key (default random); an audit service that looks persons up holds the same. */
+  pseudonymKey?: Buffer;
 }
 
 /**
@@ -54,7 +56,7 @@ export interface GatewayOptions {
 export async function startGateway(stack: StackConfig, credentialsFile: string, opts: GatewayOptions = {}) {
   const groupPrefix = opts.groupPrefix ?? uniqueName("grondslag.gateway.e2e");
   const dbSchema = opts.dbSchema ?? uniqueDbSchema("e2e");
-  const pseudonymKey = crypto.randomBytes(32);
+  const pseudonymKey = opts.pseudonymKey ?? crypto.randomBytes(32);
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-keys-"));
   const strangerDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-forger-"));
   const log = pino({ level: "warn" });
