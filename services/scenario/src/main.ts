@@ -1,6 +1,6 @@
-// `npm start`: the local stack, the gateway, and a scenario from the seed flowing through the bus, ending in an
-// audit summary and the auditor page. Then it keeps the gateway running (restarted with backoff if it exits) until
-// Ctrl-C, which stops what this run started. `npm start -- --once` stops it all after the scenario and exits 0 only
+// `npm start`: the local stack, the gateway and the audit service, and a scenario from the seed flowing through the
+// bus, ending in an audit summary and the auditor page, both from the audit service's own queries. Then it keeps
+// both services running (each restarted with backoff if it exits) until Ctrl-C, which stops what this run started. `npm start -- --once` stops it all after the scenario and exits 0 only
 // when the scenario succeeded.
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -23,16 +23,21 @@ import {
   DEV_ISSUER,
   ensureKeyPair,
   RefusalError,
+  signToken,
   tokenSigner,
   type Client,
 } from "@grondslag/sdk";
-import { readAudit } from "./audit-log";
-import { auditorPage, summary } from "./report";
+import { exportJWK, generateKeyPair } from "jose";
+import { countsOf, summary, type Flow } from "./report";
 import { steps } from "./steps";
 import { supervise, type Supervised } from "./supervisor";
 
 const PORT = 8088;
 const BASE = `http://127.0.0.1:${PORT}`;
+const AUDIT_PORT = 8089;
+const AUDIT_BASE = `http://127.0.0.1:${AUDIT_PORT}`;
+/** The auditor the run asks the audit service as (contracts/data/parties.yaml, kind auditor). */
+const AUDITOR = "auditor.ap";
 const KEYS_DIR = path.join(STATE_DIR, "dev-keys");
 const t0 = Date.now();
 const progress = (line: string) =>
@@ -46,22 +51,39 @@ function pseudonymKey(): string {
   return fs.readFileSync(file, "utf8").trim();
 }
 
-/** Starts the gateway under a supervisor, unless one already runs (then it is reused and left alone). */
-async function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<Supervised | undefined> {
+/** The audit service's checkpoint signing key (Ed25519), generated once for this stack (mode 0600, git-ignored). */
+async function checkpointKey(): Promise<string> {
+  const file = path.join(STATE_DIR, "audit-checkpoint.private.jwk.json");
+  if (!fs.existsSync(file)) {
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), kid: "audit-checkpoint-dev" };
+    fs.writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
+  }
+  return fs.readFileSync(file, "utf8").trim();
+}
+
+/** Starts a service under a supervisor, unless one already runs (then it is reused and left alone). */
+async function startServiceProcess(
+  /** The pid and log files' name (`gateway`, `audit`). */
+  name: string,
+  base: string,
+  main: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Supervised | undefined> {
   fs.mkdirSync(SERVICES_DIR, { recursive: true });
-  const pidFile = path.join(SERVICES_DIR, "gateway.pid");
-  const logFile = path.join(SERVICES_DIR, "gateway.log");
-  let gateway: Supervised | undefined;
+  const pidFile = path.join(SERVICES_DIR, `${name}.pid`);
+  const logFile = path.join(SERVICES_DIR, `${name}.log`);
+  let service: Supervised | undefined;
   if (livePid(pidFile) !== undefined) {
-    progress("gateway already running (it reloads changed contracts by itself); this run leaves it alone");
+    progress(`${name} already running; this run leaves it alone`);
   } else {
-    progress(`starting the gateway on ${BASE} (log: ${path.relative(REPO_ROOT, logFile)}) …`);
-    gateway = supervise({
-      name: "gateway",
-      // node itself with tsx's loader, not the tsx wrapper: the supervised pid must be the gateway's own, or a
-      // killed wrapper leaves an orphaned gateway holding the port.
+    progress(`starting ${name} on ${base} (log: ${path.relative(REPO_ROOT, logFile)}) …`);
+    service = supervise({
+      name,
+      // node itself with tsx's loader, not the tsx wrapper: the supervised pid must be the service's own, or a
+      // killed wrapper leaves an orphaned service holding the port.
       cmd: process.execPath,
-      args: ["--import", "tsx", path.join(REPO_ROOT, "services/gateway/src/main.ts")],
+      args: ["--import", "tsx", path.join(REPO_ROOT, main)],
       cwd: REPO_ROOT,
       env,
       logFile,
@@ -70,27 +92,32 @@ async function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<Supervised |
     });
   }
   await waitFor(
-    "the gateway",
+    name,
     async () => {
-      const res = await fetch(`${BASE}/readyz`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
       return res.ok ? true : undefined;
     },
     { timeoutMs: 90_000, progress, onTimeout: () => `see ${logFile}` },
   );
-  return gateway;
+  return service;
 }
 
 /** Set while the run waits for Ctrl-C after the scenario. */
 let waitingForCtrlC: (() => void) | undefined;
 /** What this run started, stopped in reverse order on exit or Ctrl-C. */
-const started: { gateway?: Supervised; releaseStack?: () => Promise<void> } = {};
+const started: { gateway?: Supervised; audit?: Supervised; releaseStack?: () => Promise<void> } = {};
 async function stopStarted(): Promise<void> {
-  const { gateway, releaseStack } = started;
+  const { gateway, audit, releaseStack } = started;
   started.gateway = undefined;
+  started.audit = undefined;
   started.releaseStack = undefined;
   if (gateway) {
     progress("stopping the gateway …");
     await gateway.stop();
+  }
+  if (audit) {
+    progress("stopping the audit service …");
+    await audit.stop();
   }
   if (releaseStack) await releaseStack();
 }
@@ -108,7 +135,8 @@ async function main(once: boolean): Promise<number> {
     `contracts applied (${changes.length} changes): topics, ACLs, users and schemas derived from contracts/`,
   );
 
-  started.gateway = await startGatewayProcess({
+  const pseudonym = pseudonymKey();
+  started.gateway = await startServiceProcess("gateway", BASE, "services/gateway/src/main.ts", {
     ...process.env,
     // The scenario signs its tokens with development keys, which the gateway accepts only in development on loopback.
     GRONDSLAG_ENV: "development",
@@ -120,7 +148,28 @@ async function main(once: boolean): Promise<number> {
     REGISTRY_USERNAME: config.registry.gateway.username,
     REGISTRY_PASSWORD: config.registry.gateway.password,
     DATABASE_URL: databaseUrl(config.postgres),
-    PSEUDONYM_KEY: pseudonymKey(),
+    PSEUDONYM_KEY: pseudonym,
+    DEV_KEYS_DIR: KEYS_DIR,
+    CONTRACTS_DIR: path.join(REPO_ROOT, "contracts", "data"),
+  });
+  // The audit service: audit.log into PostgreSQL as a role that may only INSERT and SELECT (the owner's
+  // connection migrates it at start), hash-chained, with signed checkpoints; the auditors' API and page.
+  const owner = databaseUrl(config.postgres);
+  const writer = new URL(owner);
+  writer.username = `${config.postgres.database}_audit_writer`;
+  started.audit = await startServiceProcess("audit", AUDIT_BASE, "services/audit/src/main.ts", {
+    ...process.env,
+    GRONDSLAG_ENV: "development",
+    AUDIT_HOST: "127.0.0.1",
+    AUDIT_PORT: String(AUDIT_PORT),
+    KAFKA_BROKERS: config.kafka.brokers.join(","),
+    AUDIT_KAFKA_PASSWORD: readCredential(CREDENTIALS_FILE, "grondslag.audit"),
+    AUDIT_DATABASE_URL: writer.toString(),
+    AUDIT_MIGRATE_DATABASE_URL: owner,
+    AUDIT_DB_WRITER_ROLE: writer.username,
+    AUDIT_CHECKPOINT_KEY: await checkpointKey(),
+    AUDIT_CHECKPOINT_INTERVAL_MS: "2000",
+    PSEUDONYM_KEY: pseudonym,
     DEV_KEYS_DIR: KEYS_DIR,
     CONTRACTS_DIR: path.join(REPO_ROOT, "contracts", "data"),
   });
@@ -185,43 +234,78 @@ async function main(once: boolean): Promise<number> {
     if (status >= 300 || !ok) out(`        ${detail}`);
   }
 
-  progress("waiting for every disclosure to be audited …");
-  const { records, complete } = await readAudit(
-    config,
-    traceId,
-    (rs) =>
-      accepted.every(
-        (a) =>
-          rs.some((r) => r.action === "COLLECT" && r.eventId === a.eventId) &&
-          rs.filter((r) => r.action === "DISCLOSE" && r.eventId === a.eventId).length >= a.expectedRecipients,
-      ) && rs.filter((r) => r.action === "REJECT").length >= steps.filter((s) => s.expect >= 400).length,
+  // The auditor asks the audit service, as any auditor would: a token of its own, a purpose, every query recorded.
+  const { privateJwk: auditorKey } = await ensureKeyPair(KEYS_DIR, AUDITOR);
+  const auditorToken = (ttlSeconds: number) =>
+    signToken(auditorKey, {
+      party: AUDITOR,
+      issuer: DEV_ISSUER,
+      audience: "grondslag-audit",
+      ttlSeconds,
+      now: new Date(),
+    });
+  const ask = async <T>(urlPath: string): Promise<T> => {
+    const res = await fetch(`${AUDIT_BASE}/v1${urlPath}`, {
+      headers: { Authorization: `Bearer ${await auditorToken(300)}`, Doelbinding: "npm-start-overzicht" },
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) throw new Error(`audit service ${urlPath}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  progress("waiting until the audit service has stored every record of this run …");
+  const expected = {
+    COLLECT: accepted.length,
+    DISCLOSE: accepted.reduce((n, a) => n + a.expectedRecipients, 0),
+    REJECT: steps.filter((s) => s.expect >= 400).length,
+  };
+  let flows: Flow[] = [];
+  const complete = await waitFor(
+    "the audit service to store this run",
+    async () => {
+      flows = (await ask<{ flows: Flow[] }>(`/flows?traceId=${traceId}`)).flows;
+      const n = countsOf(flows);
+      return n.COLLECT >= expected.COLLECT && n.DISCLOSE >= expected.DISCLOSE && n.REJECT >= expected.REJECT
+        ? true
+        : undefined;
+    },
+    { timeoutMs: 60_000, progress },
+  ).then(
+    () => true,
+    () => false,
   );
-  out("\nAudit summary of this run (from audit.log)\n");
-  out(summary(records));
+  out("\nAudit summary of this run (from the audit service)\n");
+  out(summary(flows));
   const rawBsns = steps.flatMap((s) =>
     s.kind === "publish"
       ? [...JSON.stringify(s.payload).matchAll(/"(?:bsn|workerBsn)":"(\d{9})"/g)].map((m) => m[1])
       : [],
   );
-  const leaked = records.filter((r) => rawBsns.some((b) => b && JSON.stringify(r).includes(b))).length;
-  out(`  raw BSNs in audit records: ${leaked} (persons appear only as keyed pseudonyms)`);
-  if (!complete)
-    out("  ! not every expected disclosure was audited within 60 s: see infra/.state/services/gateway.log");
+  const exported = JSON.stringify(await ask<unknown>(`/export?traceId=${traceId}`));
+  const leaked = rawBsns.filter((b) => b && exported.includes(b)).length;
+  out(`  raw BSNs in the stored audit records: ${leaked} (persons appear only as keyed pseudonyms)`);
+  const chain = await ask<{ verified: boolean; records: number; lastCheckpoint: { id: number } | null }>(
+    "/chain",
+  );
+  out(
+    `  hash chains: ${chain.verified ? "verified" : "NOT VERIFIED"} (${chain.records} records stored, last signed checkpoint ${chain.lastCheckpoint ? `#${chain.lastCheckpoint.id}` : "none yet"})`,
+  );
+  if (!complete) out("  ! not every expected record was stored within 60 s: see infra/.state/services/*.log");
 
-  const page = path.join(STATE_DIR, "auditor.html");
-  fs.writeFileSync(page, auditorPage(records, { traceId, generated: new Date().toISOString() }));
-  out(`\nAuditor page: file://${page}`);
-  const code = failures === 0 && complete && leaked === 0 ? 0 : 1;
+  // The token rides in the fragment, which the browser never sends to a server; it is valid for an hour.
+  out(`\nAuditor page: ${AUDIT_BASE}/auditor#token=${await auditorToken(3600)}`);
+  const code = failures === 0 && complete && leaked === 0 && chain.verified ? 0 : 1;
   if (code !== 0) {
     const why = [
       failures > 0 ? `${failures} step(s) answered otherwise than expected` : "",
-      complete ? "" : "not every disclosure was audited in time",
-      leaked > 0 ? `${leaked} audit record(s) hold a raw BSN` : "",
+      complete ? "" : "not every record of this run was stored in time",
+      leaked > 0 ? `${leaked} raw BSN(s) in the stored audit records` : "",
+      chain.verified ? "" : "the audit store's hash chains do not verify",
     ].filter(Boolean);
     out(`Scenario FAILED: ${why.join("; ")}`);
   }
   if (once) return code;
   out(`Gateway: ${BASE} (OpenAPI: ${BASE}/v1/openapi.json, metrics: ${BASE}/metrics)`);
+  out(`Audit service: ${AUDIT_BASE} (OpenAPI: ${AUDIT_BASE}/v1/openapi.json; verify: npm run audit:verify)`);
   out(
     "Try it: TOKEN=$(npm run -s token -- --party nla); curl -H \"Authorization: Bearer $TOKEN\" -H 'Doelbinding: ongevalsonderzoek' \\",
   );
