@@ -305,7 +305,10 @@ async function main(once: boolean): Promise<number> {
   }
   if (once) return code;
   out(`Gateway: ${BASE} (OpenAPI: ${BASE}/v1/openapi.json, metrics: ${BASE}/metrics)`);
-  out(`Audit service: ${AUDIT_BASE} (OpenAPI: ${AUDIT_BASE}/v1/openapi.json; verify: npm run audit:verify)`);
+  out(`Audit service: ${AUDIT_BASE} (OpenAPI: ${AUDIT_BASE}/v1/openapi.json). Verify its store:`);
+  out(
+    `  AUDIT_DATABASE_URL='${owner}' AUDIT_CHECKPOINT_KEY="$(cat ${path.relative(REPO_ROOT, path.join(STATE_DIR, "audit-checkpoint.private.jwk.json"))})" npm run -s audit:verify`,
+  );
   out(
     "Try it: TOKEN=$(npm run -s token -- --party nla); curl -H \"Authorization: Bearer $TOKEN\" -H 'Doelbinding: ongevalsonderzoek' \\",
   );
