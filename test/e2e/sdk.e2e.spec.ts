@@ -117,6 +117,8 @@ describe("@grondslag/sdk against the real gateway", () => {
       purpose: "ongevalsonderzoek",
     });
     expect(sse?.value.injury?.nature).toBe("FRACTURE");
+    // The stream's delivery continues the publish's trace: the DISCLOSE's span, the caller's trace id.
+    expect(sse?.traceparent).toMatch(new RegExp(`^00-${receipt.traceId}-[0-9a-f]{16}-0[01]$`));
 
     // Long poll and commit, with another client (each client drops only what it handed out itself).
     const polling = client("nla");
@@ -131,6 +133,7 @@ describe("@grondslag/sdk against the real gateway", () => {
       if (cursor) await polling.commit(ACCIDENT, cursor);
     }
     expect(polled?.value).toEqual(sse?.value);
+    expect(polled?.traceparent).toBe(sse?.traceparent);
     // Committed: it does not come again, not even to a client that has not seen it.
     const after = await client("nla").poll(ACCIDENT, { purpose: "ongevalsonderzoek" });
     expect(after.deliveries.map((d) => d.eventId)).not.toContain(receipt.eventId);
