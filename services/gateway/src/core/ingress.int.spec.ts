@@ -158,7 +158,7 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
     const poisonTrace = newTrace();
     const contract = {
       "grondslag-topic": "arbo.accident-reported",
-      grondslag: "arbowet-art9",
+      grondslag: "meld-vergewisplicht-uitleners",
       doelbinding: "ongevalsmelding",
     };
     await produce(UITLENER, [
@@ -201,7 +201,7 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
             headers: {
               authorization: `Bearer ${tokens.get(party) ?? ""}`,
               "content-type": "application/json",
-              Grondslag: "arbowet-art9",
+              Grondslag: "meld-vergewisplicht-uitleners",
               Doelbinding: "ongevalsmelding",
               "Idempotency-Key": uniqueName("http"),
               traceparent: t.traceparent,
