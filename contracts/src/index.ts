@@ -44,6 +44,7 @@ export {
   consumersOf,
   deliveryDecision,
   eventDate,
+  isInForce,
   isPattern,
   matchParty,
   partiesMatching,

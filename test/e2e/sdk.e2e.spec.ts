@@ -113,7 +113,8 @@ describe("@grondslag/sdk against the real gateway", () => {
       eventId: receipt.eventId,
       topic: ACCIDENT,
       producer: UITLENER,
-      grondslag: "meld-vergewisplicht-uitleners",
+      // The delivery names the recipient's own legal basis: the Arbeidsinspectie investigates under the Arbowet.
+      grondslag: "arbowet-art9",
       purpose: "ongevalsonderzoek",
     });
     expect(sse?.value.injury?.nature).toBe("FRACTURE");

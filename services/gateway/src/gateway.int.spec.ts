@@ -189,7 +189,6 @@ describe("gateway core against the real stack", () => {
       "inlener.name",
       "location.municipalityCode",
       "reportReference",
-      "severity",
       "subjectKvk",
       "victim.agencyWorker",
       "victim.bsn",
