@@ -142,6 +142,7 @@ export const steps: Step[] = [
     topic: "loonaangifte.registration-gap",
     payload: exampleEvent("loonaangifte.registration-gap"),
     grondslag: "brp-feedbackcyclus-loonaangifte",
+    purpose: "brp-adreskwaliteit",
     expect: 403,
   },
   {
