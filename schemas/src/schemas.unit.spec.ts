@@ -25,13 +25,16 @@ describe("the event catalogue", () => {
   it("has one schema per topic of the design, and nothing else", () => {
     expect([...topics].sort()).toEqual(
       [
+        "arbo.accident-notified",
         "arbo.accident-reported",
         "arbo.return-verified",
+        "huisvesting.landlord-reported",
         "huisvesting.violation-found",
         "inspectie.report-filed",
         "loonaangifte.registration-gap",
         "lsi.signal-raised",
         "wtta.admission-granted",
+        "wtta.admission-refused",
         "wtta.admission-revoked",
       ].sort(),
     );
