@@ -53,6 +53,9 @@ const expected: Record<RuleId, string[]> = {
     `${F}/reporter-identity/topics/huisvesting.landlord-reported.yaml:consumers[0].fields[3]: reporter.name is the reporter's identity, and uitlener.90000001 can be the landlord or employer reported on: it must never reach them`,
     `${F}/reporter-identity/topics/huisvesting.landlord-reported.yaml:consumers[0].fields[4]: description is the reporter's identity, and uitlener.90000001 can be the landlord or employer reported on: it must never reach them`,
   ],
+  "source-citation": [
+    `${F}/source-citation/topics/arbo.accident-reported.yaml:description: cite the source passage this flow rests on: its chapter (\`Seed, ch. 2.1\`) and a few of its own words`,
+  ],
   "empty-window": [
     `${F}/empty-window/topics/arbo.accident-reported.yaml:consumers[1].validTo: validTo 2025-01-01 is not after validFrom 2026-01-01`,
   ],

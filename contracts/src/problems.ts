@@ -12,6 +12,7 @@ export type RuleId =
   | "special-category-back-door"
   | "planned-basis"
   | "reporter-identity"
+  | "source-citation"
   | "empty-window"
   | "overlapping-window"
   | "pattern-matches-nobody"
@@ -40,6 +41,8 @@ export const rules: Readonly<Record<RuleId, string>> = {
     "an entry under a planned grondslag does not start before the date the law is intended to take effect, nor name a start when the source gives none",
   "reporter-identity":
     "a reporter's identity (x-reporter-identity) never reaches a party that can be the landlord or employer reported on (kinds uitlener, inlener)",
+  "source-citation":
+    "every topic contract's description cites the passage of the source document its flow rests on (its chapter: `ch. 2.1`)",
   "empty-window": "validFrom is before validTo",
   "overlapping-window":
     "no party is matched by two producer or two consumer entries of one topic whose validity windows overlap",

@@ -16,6 +16,9 @@ import { checkRowFilter } from "./row-filter";
 
 type Entry = ProducerEntry | ConsumerEntry;
 
+/** A chapter reference in a contract's description: `ch. 2`, `ch. 2.1`, `chapter 3`, `hoofdstuk 4`. */
+const CITATION = /\b(?:ch\.|chapter|hoofdstuk)\s*\d/i;
+
 /** Party kinds that can be the landlord or the employer a report is about: a reporter's identity never reaches them. */
 const REPORTED_KINDS = new Set(["uitlener", "inlener"]);
 type Side = "producers" | "consumers";
@@ -167,6 +170,15 @@ function checkTopic(
 
   if (!known("parties", contract.owner))
     report("unknown-party", file, ["owner"], `unknown party ${contract.owner}`);
+  // A flow is only as lawful as the passage it rests on: a reviewer must be able to find it.
+  if (!CITATION.test(contract.description ?? "")) {
+    report(
+      "source-citation",
+      file,
+      ["description"],
+      "cite the source passage this flow rests on: its chapter (`Seed, ch. 2.1`) and a few of its own words",
+    );
+  }
 
   const checkEntry = (side: Side, e: Entry, i: number): void => {
     const at = (...rest: (string | number)[]): (string | number)[] => [side, i, ...rest];
