@@ -68,7 +68,7 @@ describe("producer bindings in the real contracts", () => {
       const request = {
         topic,
         party: "uitlener.90000001",
-        grondslag: topic === "arbo.accident-reported" ? "arbowet-art9" : "meld-vergewisplicht-uitleners",
+        grondslag: "meld-vergewisplicht-uitleners",
         purpose: topic === "arbo.accident-reported" ? "ongevalsmelding" : "vergewisplicht",
         at,
       };

@@ -19,8 +19,8 @@ const base = readCatalogueSource(fileURLToPath(new URL("../test-fixtures/_base",
 /** The base catalogue, with uwv receiving accident reports only during March 2026 (Amsterdam dates). */
 function uwvInMarch() {
   const topic = (base.files.get("topics/arbo.accident-reported.yaml")?.text ?? "").replace(
-    "    fields: [eventTime, subjectKvk, severity, victim.bsn]\n",
-    "    fields: [eventTime, subjectKvk, severity, victim.bsn]\n    validFrom: 2026-03-01\n    validTo: 2026-04-01\n",
+    "    fields: [eventTime, subjectKvk, victim.bsn]\n",
+    "    fields: [eventTime, subjectKvk, victim.bsn]\n    validFrom: 2026-03-01\n    validTo: 2026-04-01\n",
   );
   const source = overlaySources(base, {
     files: new Map([["topics/arbo.accident-reported.yaml", { text: topic, shown: "t.yaml" }]]),
@@ -154,7 +154,7 @@ describe("deliveryDecision: who receives one collected event, and as what", () =
         "ongevalsonderzoek",
         "arbowet-art9",
       ],
-      ["uwv", ["eventTime", "subjectKvk", "severity", "victim.bsn"], "lsi-samenwerking", "suwi-art64"],
+      ["uwv", ["eventTime", "subjectKvk", "victim.bsn"], "lsi-samenwerking", "suwi-art64"],
     ]);
   });
 

@@ -14,7 +14,10 @@ export { lintCatalogue } from "./lint";
 export { ContractError, formatPath, formatProblem, rules, type Problem, type RuleId } from "./problems";
 export {
   avgGrounds,
+  basisInForce,
+  describeBasisValidity,
   isWithin,
+  legalBasisStatuses,
   parseInstant,
   partyAttributes,
   partyKinds,
@@ -40,6 +43,8 @@ export {
   checkProduce,
   consumersOf,
   deliveryDecision,
+  eventDate,
+  isInForce,
   isPattern,
   matchParty,
   partiesMatching,

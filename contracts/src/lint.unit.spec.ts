@@ -35,13 +35,26 @@ const expected: Record<RuleId, string[]> = {
     `${F}/unknown-schema/topics/loonaangifte.registration-found.yaml:(root): no schema schemas/avro/loonaangifte.registration-found.avsc for this topic file`,
   ],
   "unknown-field": [
-    `${F}/unknown-field/topics/arbo.accident-reported.yaml:consumers[1].fields[4]: victim.shoeSize is not a field of arbo.accident-reported`,
+    `${F}/unknown-field/topics/arbo.accident-reported.yaml:consumers[1].fields[3]: victim.shoeSize is not a field of arbo.accident-reported`,
   ],
   "purpose-not-carried": [
     `${F}/purpose-not-carried/topics/arbo.accident-reported.yaml:consumers[1].purposes[1]: purpose ongevalsonderzoek is not carried by grondslag suwi-art64 (it is carried by arbowet-art9)`,
   ],
   "special-category": [
-    `${F}/special-category/topics/arbo.accident-reported.yaml:consumers[1].fields[4]: injury, injury.nature, injury.bodyPart, injury.hospitalised, injury.hospitalisedDays: special-category data (health, AVG art. 9), which grondslag suwi-art64 does not allow`,
+    `${F}/special-category/topics/arbo.accident-reported.yaml:consumers[1].fields[3]: injury, injury.nature, injury.bodyPart, injury.hospitalised, injury.hospitalisedDays: special-category data (health, AVG art. 9), which grondslag suwi-art64 does not allow`,
+  ],
+  "special-category-back-door": [
+    `${F}/special-category-back-door/topics/arbo.accident-reported.yaml:consumers[1].fields[2]: severity beside victim.bsn reveals health data (AVG art. 9), which grondslag suwi-art64 does not allow: drop severity or the identity`,
+  ],
+  "planned-basis": [
+    `${F}/planned-basis/topics/loonaangifte.registration-gap.yaml:producers[0].validFrom: starts 2026-01-01 under grondslag wet-brp, which is planned, with no date of entry into force: a planned law carries nothing before it takes effect`,
+  ],
+  "reporter-identity": [
+    `${F}/reporter-identity/topics/huisvesting.landlord-reported.yaml:consumers[0].fields[3]: reporter.name is the reporter's identity, and uitlener.90000001 can be the landlord or employer reported on: it must never reach them`,
+    `${F}/reporter-identity/topics/huisvesting.landlord-reported.yaml:consumers[0].fields[4]: description is the reporter's identity, and uitlener.90000001 can be the landlord or employer reported on: it must never reach them`,
+  ],
+  "source-citation": [
+    `${F}/source-citation/topics/arbo.accident-reported.yaml:description: cite the source passage this flow rests on: its chapter (\`Seed, ch. 2.1\`) and a few of its own words`,
   ],
   "empty-window": [
     `${F}/empty-window/topics/arbo.accident-reported.yaml:consumers[1].validTo: validTo 2025-01-01 is not after validFrom 2026-01-01`,

@@ -44,12 +44,29 @@ describe("the real contracts", () => {
     expect(uwv?.legalBasis.allowsSpecialCategory).toBe(false);
   });
 
-  it("send each gemeente only the registration gaps in its own municipality", () => {
+  it("carry no registration gap while the payroll feedback loop is only being explored (planned, no date)", () => {
+    expect(consumersOf(catalogue, "loonaangifte.registration-gap", now)).toEqual([]);
+    const decision = checkProduce(catalogue, {
+      topic: "loonaangifte.registration-gap",
+      party: "uwv",
+      grondslag: "brp-feedbackcyclus-loonaangifte",
+      purpose: "brp-adreskwaliteit",
+      at: now,
+      payload: exampleEvent("loonaangifte.registration-gap"),
+    });
+    expect(decision).toMatchObject({ ok: false, code: "LEGAL_BASIS_NOT_IN_FORCE" });
+    expect(!decision.ok && decision.detail).toContain("planned, with no date of entry into force");
+  });
+
+  it("send each gemeente only the temporary stay addresses in its own municipality", () => {
     const deliveries = consumersOf(catalogue, "loonaangifte.registration-gap", now);
-    expect(deliveries.map((d) => d.party.id)).toEqual(["gemeente.horst-aan-de-maas", "gemeente.schiedam"]);
     const event = exampleEvent("loonaangifte.registration-gap"); // GM1507, Horst aan de Maas
-    const receives = deliveries.filter((d) => evaluateRowFilter(d.entry.rowFilter, event, d.party));
-    expect(receives.map((d) => d.party.id)).toEqual(["gemeente.horst-aan-de-maas"]);
+    const rows = catalogue.topics["loonaangifte.registration-gap"]?.consumers[0]?.rowFilter;
+    const horst = catalogue.parties["gemeente.horst-aan-de-maas"];
+    const schiedam = catalogue.parties["gemeente.schiedam"];
+    expect(deliveries).toEqual([]);
+    expect(horst && evaluateRowFilter(rows, event, horst)).toBe(true);
+    expect(schiedam && evaluateRowFilter(rows, event, schiedam)).toBe(false);
   });
 
   it("respect validity windows of entries and of legal bases", () => {
@@ -63,6 +80,9 @@ describe("the real contracts", () => {
 
   it("find producer entries by pattern, only for known parties", () => {
     expect(producerEntry(catalogue, "arbo.accident-reported", "uitlener.90000001", now)?.grondslag).toBe(
+      "meld-vergewisplicht-uitleners",
+    );
+    expect(producerEntry(catalogue, "arbo.accident-reported", "inlener.90000101", now)?.grondslag).toBe(
       "arbowet-art9",
     );
     expect(producerEntry(catalogue, "arbo.accident-reported", "uitlener.12345678", now)).toBeUndefined();
@@ -76,12 +96,15 @@ describe("the real contracts", () => {
     const request = {
       topic: "arbo.accident-reported",
       party: "uitlener.90000001",
-      grondslag: "arbowet-art9",
+      grondslag: "meld-vergewisplicht-uitleners",
       purpose: "ongevalsmelding",
       at: now,
       payload: exampleEvent("arbo.accident-reported"),
     };
-    expect(checkProduce(catalogue, request)).toMatchObject({ ok: true, legalBasis: { id: "arbowet-art9" } });
+    expect(checkProduce(catalogue, request)).toMatchObject({
+      ok: true,
+      legalBasis: { id: "meld-vergewisplicht-uitleners" },
+    });
     expect(checkProduce(catalogue, { ...request, topic: "arbo.unknown" })).toMatchObject({
       code: "UNKNOWN_TOPIC",
     });
@@ -93,7 +116,7 @@ describe("the real contracts", () => {
       ok: false,
       code: "GRONDSLAG_MISMATCH",
       detail:
-        "uitlener.90000001 publishes on arbo.accident-reported under grondslag arbowet-art9, not suwi-art64",
+        "uitlener.90000001 publishes on arbo.accident-reported under grondslag meld-vergewisplicht-uitleners, not suwi-art64",
     });
     expect(checkProduce(catalogue, { ...request, purpose: "lsi-samenwerking" })).toEqual({
       ok: false,
@@ -116,7 +139,7 @@ describe("loading", () => {
         "contracts/test-fixtures/unknown-field/legal-bases.yaml:(root): file is missing",
         "contracts/test-fixtures/unknown-field/purposes.yaml:(root): file is missing",
         "contracts/test-fixtures/unknown-field/parties.yaml:(root): file is missing",
-        "contracts/test-fixtures/unknown-field/topics/arbo.accident-reported.yaml:consumers[1].fields[4]: victim.shoeSize is not a field of arbo.accident-reported",
+        "contracts/test-fixtures/unknown-field/topics/arbo.accident-reported.yaml:consumers[1].fields[3]: victim.shoeSize is not a field of arbo.accident-reported",
       ]);
     }
   });

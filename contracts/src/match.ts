@@ -1,5 +1,7 @@
 import type { Topic } from "@grondslag/schemas";
 import {
+  basisInForce,
+  describeBasisValidity,
   isWithin,
   type Catalogue,
   type ConsumerEntry,
@@ -33,7 +35,7 @@ export function partiesMatching(catalogue: Catalogue, pattern: string): Party[] 
 
 function liveBasis(catalogue: Catalogue, id: string, at: Date): LegalBasis | undefined {
   const basis = catalogue.legalBases[id];
-  return basis && isWithin(basis, at) ? basis : undefined;
+  return basis && basisInForce(basis, at) ? basis : undefined;
 }
 
 /** Is a producer or consumer entry in force at `at`: inside its own window and its legal basis's? */
@@ -91,6 +93,7 @@ export type ProduceRefusal =
   | "NOT_A_PRODUCER"
   | "GRONDSLAG_MISMATCH"
   | "PURPOSE_NOT_ALLOWED"
+  | "LEGAL_BASIS_NOT_IN_FORCE"
   | "BINDING_VIOLATED";
 
 export type ProduceDecision =
@@ -132,7 +135,18 @@ export function bindingViolation(
 }
 
 /**
- * May `party` publish on `topic` under the grondslag and purpose it names? The refusal says which rule refused
+ * The event's own date: its `eventTime` (a Date, epoch milliseconds, or an ISO-8601 instant, as a JSON body or a
+ * decoded record carries it), or undefined when it has none that parses.
+ */
+export function eventDate(payload: unknown): Date | undefined {
+  const v = valueAt(payload, "eventTime");
+  const d = v instanceof Date ? v : typeof v === "number" || typeof v === "string" ? new Date(v) : undefined;
+  return d && !Number.isNaN(d.getTime()) ? d : undefined;
+}
+
+/**
+ * May `party` publish on `topic` under the grondslag and purpose it names? Its legal basis must be in force both
+ * now and on the event's own date (`eventTime`): a planned law carries no event dated before it takes effect. The refusal says which rule refused
  * and what the contract would accept, so the caller can fix the call.
  */
 export function checkProduce(
@@ -152,7 +166,11 @@ export function checkProduce(
   if (!contract) return { ok: false, code: "UNKNOWN_TOPIC", detail: `no contract for topic ${topic}` };
   if (!catalogue.parties[party])
     return { ok: false, code: "UNKNOWN_PARTY", detail: `unknown party ${party}` };
-  const entry = producerEntry(catalogue, contract.topic, party, at);
+  // The entry in force now; failing that, the one whose own window holds now but whose basis does not (so the
+  // refusal can say that the law, not the contract, is missing).
+  const entry =
+    producerEntry(catalogue, contract.topic, party, at) ??
+    contract.producers.find((e) => matchParty(e.party, party) && isWithin(e, at));
   if (!entry) {
     return {
       ok: false,
@@ -174,6 +192,20 @@ export function checkProduce(
       detail: `purpose ${purpose} is not in the contract for ${party} on ${topic}; allowed: ${entry.purposes.join(", ")}`,
     };
   }
+  const basis = catalogue.legalBases[entry.grondslag] as LegalBasis;
+  const eventAt = eventDate(request.payload) ?? at;
+  for (const [when, instant] of [
+    ["now", at],
+    ["on the event's date", eventAt],
+  ] as const) {
+    if (!basisInForce(basis, instant)) {
+      return {
+        ok: false,
+        code: "LEGAL_BASIS_NOT_IN_FORCE",
+        detail: `grondslag ${basis.id} (${describeBasisValidity(basis)}) is not in force ${when}, ${instant.toISOString()}: ${party} may not publish on ${topic} under it`,
+      };
+    }
+  }
   const producer = catalogue.parties[party];
   const broken = producer && bindingViolation(entry, producer, request.payload);
   if (broken) {
@@ -189,8 +221,7 @@ export function checkProduce(
       field: broken.field,
     };
   }
-  const legalBasis = catalogue.legalBases[entry.grondslag] as LegalBasis;
-  return { ok: true, entry, legalBasis };
+  return { ok: true, entry, legalBasis: basis };
 }
 
 export type ConsumeRefusal =

@@ -36,6 +36,8 @@ export const specialCategoryExceptions = [
   "9(2)(j)",
 ] as const;
 
+export const legalBasisStatuses = ["in-force", "planned"] as const;
+
 export const legalBasisSchema = z
   .strictObject({
     id,
@@ -51,6 +53,12 @@ export const legalBasisSchema = z
     allowsSpecialCategory: z.boolean(),
     /** The AVG art. 9(2) exception that lifts the prohibition; required exactly when special categories are allowed. */
     specialCategoryException: z.enum(specialCategoryExceptions).optional(),
+    /**
+     * `in-force`: law now (the default). `planned`: a bill or a measure being explored, not yet law; `validFrom` is
+     * then the intended entry into force as the source gives it, and a planned basis without one is in force on no
+     * date at all (`basisInForce`).
+     */
+    status: z.enum(legalBasisStatuses).optional(),
     validFrom: instant.optional(),
     validTo: instant.optional(),
     note: z.string().optional(),
@@ -86,6 +94,7 @@ export const partyKinds = [
   "gemeente",
   "inspectie-instelling",
   "uitlener",
+  "inlener",
   "auditor",
 ] as const;
 
@@ -181,6 +190,7 @@ export const partySchema = z
       gemeente: "gemeente",
       inspectie: "inspectie-instelling",
       uitlener: "uitlener",
+      inlener: "inlener",
       auditor: "auditor",
     };
     const kind = prefix === undefined ? undefined : expectKind[prefix];
@@ -201,12 +211,14 @@ export const partySchema = z
         message: "only a gemeente carries a gemeentecode",
       });
     }
-    if (p.kind === "uitlener" && p.kvk !== p.id.slice("uitlener.".length)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["kvk"],
-        message: "an uitlener's id is uitlener.<kvk>: kvk must match",
-      });
+    for (const k of ["uitlener", "inlener"] as const) {
+      if (p.kind === k && p.kvk !== p.id.slice(`${k}.`.length)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["kvk"],
+          message: `an ${k}'s id is ${k}.<kvk>: kvk must match`,
+        });
+      }
     }
   });
 
@@ -352,6 +364,26 @@ const amsterdam = new Intl.DateTimeFormat("en-CA", {
 function amsterdamLocal(ms: number): string {
   const parts = Object.fromEntries(amsterdam.formatToParts(ms).map((p) => [p.type, p.value]));
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+/**
+ * Is a legal basis in force at `at`? Inside its window; a planned basis from its intended date on, and never when
+ * the source gives no date (being explored is not law).
+ */
+export function basisInForce(basis: LegalBasis, at: Date): boolean {
+  if (basis.status === "planned" && basis.validFrom === undefined) return false;
+  return isWithin(basis, at);
+}
+
+/** Human words for a basis's status and window, for refusals and lint messages. */
+export function describeBasisValidity(basis: LegalBasis): string {
+  const status = basis.status ?? "in-force";
+  if (status === "planned" && basis.validFrom === undefined) {
+    return "planned, with no date of entry into force";
+  }
+  const from = basis.validFrom === undefined ? "" : ` from ${basis.validFrom}`;
+  const to = basis.validTo === undefined ? "" : ` until ${basis.validTo}`;
+  return `${status === "planned" ? "planned, intended to take effect" : "in force"}${from}${to}`;
 }
 
 /** Is `at` inside the window? */

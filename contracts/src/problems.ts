@@ -9,6 +9,10 @@ export type RuleId =
   | "unknown-field"
   | "purpose-not-carried"
   | "special-category"
+  | "special-category-back-door"
+  | "planned-basis"
+  | "reporter-identity"
+  | "source-citation"
   | "empty-window"
   | "overlapping-window"
   | "pattern-matches-nobody"
@@ -31,6 +35,14 @@ export const rules: Readonly<Record<RuleId, string>> = {
   "purpose-not-carried": "every purpose of an entry is carried by the entry's grondslag",
   "special-category":
     "special-category (AVG art. 9) fields go only to consumers, and come only from producers, whose grondslag allows them",
+  "special-category-back-door":
+    "a field that reveals special-category data beside a person's BSN or name (x-reveals: an accident's severity) travels with them only under a grondslag that allows special categories",
+  "planned-basis":
+    "an entry under a planned grondslag does not start before the date the law is intended to take effect, nor name a start when the source gives none",
+  "reporter-identity":
+    "a reporter's identity (x-reporter-identity) never reaches a party that can be the landlord or employer reported on (kinds uitlener, inlener)",
+  "source-citation":
+    "every topic contract's description cites the passage of the source document its flow rests on (its chapter: `ch. 2.1`)",
   "empty-window": "validFrom is before validTo",
   "overlapping-window":
     "no party is matched by two producer or two consumer entries of one topic whose validity windows overlap",

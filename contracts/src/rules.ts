@@ -2,6 +2,7 @@ import { describeFields, isTopic, rawSchema, type AvroRecordSchema } from "@gron
 import type { Draft, Located, TopicDraft } from "./load";
 import { isPattern, matchParty } from "./match";
 import {
+  describeBasisValidity,
   parseInstant,
   type Catalogue,
   type ConsumerEntry,
@@ -14,6 +15,12 @@ import { formatPath, type Problem, type RuleId } from "./problems";
 import { checkRowFilter } from "./row-filter";
 
 type Entry = ProducerEntry | ConsumerEntry;
+
+/** A chapter reference in a contract's description: `ch. 2`, `ch. 2.1`, `chapter 3`, `hoofdstuk 4`. */
+const CITATION = /\b(?:ch\.|chapter|hoofdstuk)\s*\d/i;
+
+/** Party kinds that can be the landlord or the employer a report is about: a reporter's identity never reaches them. */
+const REPORTED_KINDS = new Set(["uitlener", "inlener"]);
 type Side = "producers" | "consumers";
 
 function span(w: Window): [number, number] {
@@ -151,9 +158,27 @@ function checkTopic(
   }
   const fields = schema ? new Map(describeFields(schema).map((f) => [f.path, f])) : undefined;
   const hasSpecial = fields ? [...fields.values()].some((f) => f.specialCategory) : false;
+  const all = fields ? [...fields.values()] : [];
+  const identifying = (f: { personal?: string }): boolean => f.personal === "bsn" || f.personal === "name";
+  const revealing = all.filter((f) => f.reveals);
+  const hasRevealing = revealing.length > 0 && all.some(identifying);
+  /** The schema fields a consumer's allowed path delivers: the field itself and everything under it. */
+  const under = (path: string) => all.filter((f) => f.path === path || f.path.startsWith(`${path}.`));
+  const reporterPaths = all.filter((f) => f.reporterIdentity).map((f) => f.path);
+  const isReporter = (path: string): boolean =>
+    reporterPaths.some((r) => path === r || path.startsWith(`${r}.`));
 
   if (!known("parties", contract.owner))
     report("unknown-party", file, ["owner"], `unknown party ${contract.owner}`);
+  // A flow is only as lawful as the passage it rests on: a reviewer must be able to find it.
+  if (!CITATION.test(contract.description ?? "")) {
+    report(
+      "source-citation",
+      file,
+      ["description"],
+      "cite the source passage this flow rests on: its chapter (`Seed, ch. 2.1`) and a few of its own words",
+    );
+  }
 
   const checkEntry = (side: Side, e: Entry, i: number): void => {
     const at = (...rest: (string | number)[]): (string | number)[] => [side, i, ...rest];
@@ -190,6 +215,26 @@ function checkTopic(
         file,
         at("validTo"),
         `validTo ${e.validTo} is not after validFrom ${e.validFrom}`,
+      );
+    }
+    if (basis && basis.status === "planned" && e.validFrom !== undefined) {
+      const early =
+        basis.validFrom === undefined || parseInstant(e.validFrom) < parseInstant(basis.validFrom);
+      if (early) {
+        report(
+          "planned-basis",
+          file,
+          at("validFrom"),
+          `starts ${e.validFrom} under grondslag ${basis.id}, which is ${describeBasisValidity(basis)}: a planned law carries nothing before it takes effect`,
+        );
+      }
+    }
+    if (side === "producers" && hasRevealing && basis && !basis.allowsSpecialCategory) {
+      report(
+        "special-category-back-door",
+        file,
+        at("grondslag"),
+        `${contract.topic} carries ${revealing.map((f) => f.path).join(", ")} beside a person's BSN or name, which reveals special-category data (AVG art. 9) that grondslag ${basis.id} does not allow`,
       );
     }
     if (side === "producers" && hasSpecial && basis && !basis.allowsSpecialCategory) {
@@ -250,6 +295,33 @@ function checkTopic(
         );
       }
     });
+    const delivered = e.fields.flatMap((path, j) => under(path).map((f) => ({ f, j })));
+    if (basis && !basis.allowsSpecialCategory && delivered.some(({ f }) => identifying(f))) {
+      const who = delivered.filter(({ f }) => identifying(f)).map(({ f }) => f.path);
+      for (const { f, j } of delivered.filter((d) => d.f.reveals)) {
+        report(
+          "special-category-back-door",
+          file,
+          at("fields", j),
+          `${f.path} beside ${who.join(", ")} reveals ${f.reveals ?? ""} data (AVG art. 9), which grondslag ${basis.id} does not allow: drop ${f.path} or the identity`,
+        );
+      }
+    }
+    const leaks = delivered.filter(({ f }) => isReporter(f.path));
+    if (leaks.length) {
+      const reported = parties.filter((p) => matchParty(e.party, p.id) && REPORTED_KINDS.has(p.kind));
+      const js = [...new Set(leaks.map(({ j }) => j))];
+      if (reported.length) {
+        for (const j of js) {
+          report(
+            "reporter-identity",
+            file,
+            at("fields", j),
+            `${e.fields[j] ?? ""} is the reporter's identity, and ${reported.map((p) => p.id).join(", ")} can be the landlord or employer reported on: it must never reach them`,
+          );
+        }
+      }
+    }
     if (e.rowFilter && schema) {
       const matched = parties.filter((p) => matchParty(e.party, p.id));
       for (const fp of checkRowFilter(e.rowFilter, schema, matched)) {

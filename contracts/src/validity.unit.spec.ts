@@ -19,8 +19,8 @@ const ids = (d: { party: { id: string } }[]) => d.map((x) => x.party.id);
 /** The base catalogue, with uwv receiving accident reports only during March 2026. */
 function uwvInMarch() {
   const topic = (base.files.get("topics/arbo.accident-reported.yaml")?.text ?? "").replace(
-    "    fields: [eventTime, subjectKvk, severity, victim.bsn]\n",
-    "    fields: [eventTime, subjectKvk, severity, victim.bsn]\n    validFrom: 2026-03-01\n    validTo: 2026-04-01\n",
+    "    fields: [eventTime, subjectKvk, victim.bsn]\n",
+    "    fields: [eventTime, subjectKvk, victim.bsn]\n    validFrom: 2026-03-01\n    validTo: 2026-04-01\n",
   );
   const source = overlaySources(base, {
     files: new Map([["topics/arbo.accident-reported.yaml", { text: topic, shown: "t.yaml" }]]),

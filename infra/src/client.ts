@@ -6,7 +6,7 @@ export type KafkaClient = InstanceType<typeof kafkajs.Kafka>;
 /**
  * A kafkajs client on the stack: as the super user (provisioning, tools, tests), or as a party or service when its
  * SCRAM credentials are given. Errors surface as exceptions, not log lines. Services build their own clients with
- * a logger (services/gateway/src/core/kafka.ts); everything else builds them here.
+ * a logger (`createKafka` in services/kit/src/kafka.ts); everything else builds them here.
  */
 export function kafkaClient(
   kafka: Pick<StackConfig["kafka"], "brokers" | "admin">,

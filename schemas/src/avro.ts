@@ -17,6 +17,16 @@ export interface FieldAttributes {
   readonly "x-personal"?: PersonalKind;
   /** Special category of personal data (AVG art. 9). Inherited by every sub-field. */
   readonly "x-special-category"?: SpecialCategory;
+  /**
+   * Not special-category data itself, but reveals it about a person once it travels with the person's identity (a
+   * BSN or a name): an accident's severity (SERIOUS, FATAL) beside the victim's BSN is health data.
+   */
+  readonly "x-reveals"?: SpecialCategory;
+  /**
+   * The identity of someone who reported a wrong (a tenant reporting a landlord to a meldpunt): it never reaches the
+   * party reported on, the landlord or the employer (contract lint `reporter-identity`), nor do its sub-fields.
+   */
+  readonly "x-reporter-identity"?: boolean;
   /** Identifier format the field must satisfy (checked by {@link identifierProblems}). */
   readonly "x-identifier"?: IdentifierKind;
   /** Marks the top-level field whose value keys the event on Kafka (the subject company's KvK number). */

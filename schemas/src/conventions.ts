@@ -23,7 +23,14 @@ const TOPIC = /^[a-z]+(?:-[a-z]+)*\.[a-z]+(?:-[a-z]+)*$/;
 const PASCAL = /^[A-Z][A-Za-z0-9]*$/;
 const CAMEL = /^[a-z][A-Za-z0-9]*$/;
 const SYMBOL = /^[A-Z][A-Z0-9_]*$/;
-const KNOWN_ATTRS = new Set(["x-personal", "x-special-category", "x-identifier", "x-key"]);
+const KNOWN_ATTRS = new Set([
+  "x-personal",
+  "x-special-category",
+  "x-reveals",
+  "x-reporter-identity",
+  "x-identifier",
+  "x-key",
+]);
 const LOGICAL: Record<string, string> = { date: "int", "timestamp-millis": "long" };
 
 /** Checks one topic's schema against our conventions (schemas/README.md). Returns `path: message` strings. */
@@ -101,6 +108,15 @@ export function checkSchema(topic: string, json: unknown): string[] {
       }
       if (special !== undefined && personal === undefined) {
         at(path, "special-category data is personal data: add x-personal");
+      }
+      const reveals = field["x-reveals"];
+      if (reveals !== undefined && !specialCategories.includes(reveals)) {
+        at(path, `x-reveals must be one of ${specialCategories.join(", ")}`);
+      }
+      const reporter = field["x-reporter-identity"];
+      if (reporter !== undefined && reporter !== true) at(path, "x-reporter-identity is true or absent");
+      if (reporter === true && personal === undefined) {
+        at(path, "a reporter's identity is personal data: add x-personal");
       }
       const identifier = field["x-identifier"];
       if (identifier !== undefined) {

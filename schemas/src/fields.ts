@@ -36,6 +36,10 @@ export interface FieldInfo {
   readonly personal?: PersonalKind;
   /** Own `x-special-category`, or the nearest ancestor's: a sub-field of health data is health data. */
   readonly specialCategory?: SpecialCategory;
+  /** Own `x-reveals`: special-category data once combined with the person's BSN or name. */
+  readonly reveals?: SpecialCategory;
+  /** Own `x-reporter-identity` (lint treats the sub-fields of such a record as the reporter's too). */
+  readonly reporterIdentity?: boolean;
   readonly identifier?: IdentifierKind;
   readonly key: boolean;
 }
@@ -141,6 +145,8 @@ export function describeFields(schema: AvroRecordSchema): FieldInfo[] {
         repeated: repeated || u.repeated,
         ...(field["x-personal"] ? { personal: field["x-personal"] } : {}),
         ...(specialCategory ? { specialCategory } : {}),
+        ...(field["x-reveals"] ? { reveals: field["x-reveals"] } : {}),
+        ...(field["x-reporter-identity"] === true ? { reporterIdentity: true } : {}),
         ...(field["x-identifier"] ? { identifier: field["x-identifier"] } : {}),
         key: field["x-key"] === true,
       });

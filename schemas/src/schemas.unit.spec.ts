@@ -25,13 +25,24 @@ describe("the event catalogue", () => {
   it("has one schema per topic of the design, and nothing else", () => {
     expect([...topics].sort()).toEqual(
       [
+        "arbo.accident-notified",
         "arbo.accident-reported",
         "arbo.return-verified",
+        // Catalogue v2 (issue 10): the seed's flows 4, 7, 13, 14, 16, 18 and 19.
+        "amu.case-opened",
+        "brp.stay-address-changed",
+        "brp.stay-address-provided",
+        "fiscaal.arrears-signalled",
+        "informatie.worker-notice-issued",
+        "loonaangifte.payroll-departure",
+        "wtta.register-updated",
+        "huisvesting.landlord-reported",
         "huisvesting.violation-found",
         "inspectie.report-filed",
         "loonaangifte.registration-gap",
         "lsi.signal-raised",
         "wtta.admission-granted",
+        "wtta.admission-refused",
         "wtta.admission-revoked",
       ].sort(),
     );

@@ -28,9 +28,8 @@ const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
 const UITLENER = "uitlener.90000001";
 // The party whose ingress topic this spec's gateway reads: the int spec's gateway reads uitlener.90000001's.
 const KAFKA_UITLENER = "uitlener.90000002";
-const accidentHeaders = { Grondslag: "arbowet-art9", Doelbinding: "ongevalsmelding" };
+const accidentHeaders = { Grondslag: "meld-vergewisplicht-uitleners", Doelbinding: "ongevalsmelding" };
 const ACCIDENT = "arbo.accident-reported";
-const GAP = "loonaangifte.registration-gap";
 
 interface Audit {
   traceId: string;
@@ -88,8 +87,8 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
       "audit.log",
       `deliver.nla.${ACCIDENT}`,
       `deliver.uwv.${ACCIDENT}`,
-      `deliver.gemeente.horst-aan-de-maas.${GAP}`,
-      `deliver.gemeente.schiedam.${GAP}`,
+      "deliver.gemeente.horst-aan-de-maas.lsi.signal-raised",
+      "deliver.gemeente.schiedam.lsi.signal-raised",
       rejectedTopic(KAFKA_UITLENER),
     ]);
     gw = await startGateway(stack, credentials, { ingressParties: [KAFKA_UITLENER] });
@@ -164,7 +163,6 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
       "inlener.name",
       "location.municipalityCode",
       "reportReference",
-      "severity",
       "subjectKvk",
       "victim.agencyWorker",
       "victim.bsn",
@@ -277,7 +275,7 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
     );
     const headers = {
       "grondslag-topic": "arbo.accident-reported",
-      grondslag: "arbowet-art9",
+      grondslag: "meld-vergewisplicht-uitleners",
       doelbinding: "ongevalsmelding",
     };
     const trace = newTrace();
@@ -327,32 +325,46 @@ describe("the gateway end to end, over HTTP and Kafka, against the real stack", 
     expect(nla).toContain(ref);
   });
 
-  it("a registration-gap event reaches only the municipality it concerns", async () => {
+  it("refuses a registration gap: its legal basis is planned, with no date, so not in force", async () => {
     const res = await gw.call("POST", "/v1/topics/loonaangifte.registration-gap/events", {
       token: await gw.token("uwv"),
       headers: {
-        Grondslag: "wet-brp",
+        Grondslag: "brp-feedbackcyclus-loonaangifte",
         Doelbinding: "brp-adreskwaliteit",
         "Idempotency-Key": uniqueName("gap"),
       },
       body: exampleEvent("loonaangifte.registration-gap"),
     });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ code: "LEGAL_BASIS_NOT_IN_FORCE" });
+  });
+
+  it("an LSI signal reaches only the municipality it concerns", async () => {
+    const res = await gw.call("POST", "/v1/topics/lsi.signal-raised/events", {
+      token: await gw.token("nla"),
+      headers: {
+        Grondslag: "suwi-art64",
+        Doelbinding: "lsi-samenwerking",
+        "Idempotency-Key": uniqueName("lsi"),
+      },
+      body: exampleEvent("lsi.signal-raised"), // GM0606, Schiedam
+    });
     expect(res.status).toBe(202);
     const { eventId } = res.body as { eventId: string };
     await readUntil(stack, {
-      topic: "deliver.gemeente.horst-aan-de-maas.loonaangifte.registration-gap",
-      user: as("gemeente.horst-aan-de-maas"),
+      topic: "deliver.gemeente.schiedam.lsi.signal-raised",
+      user: as("gemeente.schiedam"),
       from: since,
       map: (m) => header(m, "grondslag-event-id"),
       found: (seen) => seen.includes(eventId),
     });
-    // One event's deliveries are written together: once Horst has it, Schiedam would have it too.
-    const schiedam = await readToEnd(stack, {
-      topic: "deliver.gemeente.schiedam.loonaangifte.registration-gap",
-      user: as("gemeente.schiedam"),
+    // One event's deliveries are written together: once Schiedam has it, Horst would have it too.
+    const horst = await readToEnd(stack, {
+      topic: "deliver.gemeente.horst-aan-de-maas.lsi.signal-raised",
+      user: as("gemeente.horst-aan-de-maas"),
       from: since,
       map: (m) => header(m, "grondslag-event-id"),
     });
-    expect(schiedam).not.toContain(eventId);
+    expect(horst).not.toContain(eventId);
   });
 });

@@ -36,7 +36,7 @@ describe("the gateway's read-only registry window, end to end", () => {
     const published = await gw.call("POST", "/v1/topics/arbo.accident-reported/events", {
       token: await gw.token(UITLENER),
       headers: {
-        Grondslag: "arbowet-art9",
+        Grondslag: "meld-vergewisplicht-uitleners",
         Doelbinding: "ongevalsmelding",
         "Idempotency-Key": uniqueName("k"),
       },

@@ -102,7 +102,7 @@ describe("@grondslag/sdk against the real gateway", () => {
     const receipt = await client(UITLENER).publish(
       ACCIDENT,
       { ...exampleEvent(ACCIDENT), reportReference },
-      { grondslag: "arbowet-art9", purpose: "ongevalsmelding" },
+      { grondslag: "meld-vergewisplicht-uitleners", purpose: "ongevalsmelding" },
     );
     expect(receipt).toMatchObject({ topic: ACCIDENT, duplicate: false });
     expect(receipt.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
@@ -113,10 +113,13 @@ describe("@grondslag/sdk against the real gateway", () => {
       eventId: receipt.eventId,
       topic: ACCIDENT,
       producer: UITLENER,
+      // The delivery names the recipient's own legal basis: the Arbeidsinspectie investigates under the Arbowet.
       grondslag: "arbowet-art9",
       purpose: "ongevalsonderzoek",
     });
     expect(sse?.value.injury?.nature).toBe("FRACTURE");
+    // The stream's delivery continues the publish's trace: the DISCLOSE's span, the caller's trace id.
+    expect(sse?.traceparent).toMatch(new RegExp(`^00-${receipt.traceId}-[0-9a-f]{16}-0[01]$`));
 
     // Long poll and commit, with another client (each client drops only what it handed out itself).
     const polling = client("nla");
@@ -131,6 +134,7 @@ describe("@grondslag/sdk against the real gateway", () => {
       if (cursor) await polling.commit(ACCIDENT, cursor);
     }
     expect(polled?.value).toEqual(sse?.value);
+    expect(polled?.traceparent).toBe(sse?.traceparent);
     // Committed: it does not come again, not even to a client that has not seen it.
     const after = await client("nla").poll(ACCIDENT, { purpose: "ongevalsonderzoek" });
     expect(after.deliveries.map((d) => d.eventId)).not.toContain(receipt.eventId);
@@ -152,7 +156,7 @@ describe("@grondslag/sdk against the real gateway", () => {
     await client(UITLENER).publish(
       ACCIDENT,
       { ...exampleEvent(ACCIDENT), reportReference },
-      { grondslag: "arbowet-art9", purpose: "ongevalsmelding" },
+      { grondslag: "meld-vergewisplicht-uitleners", purpose: "ongevalsmelding" },
     );
     const d = await within(45_000, "uwv's delivery", fromKafka);
     expect(d.value).not.toHaveProperty("injury");
@@ -224,7 +228,10 @@ describe("@grondslag/sdk against the real gateway", () => {
   it("HTTP refusals are RefusalErrors with the rule's code, its fix and the trace", async () => {
     const uitlener = client(UITLENER);
     const wrongPurpose = await uitlener
-      .publish(ACCIDENT, exampleEvent(ACCIDENT), { grondslag: "arbowet-art9", purpose: "lsi-samenwerking" })
+      .publish(ACCIDENT, exampleEvent(ACCIDENT), {
+        grondslag: "meld-vergewisplicht-uitleners",
+        purpose: "lsi-samenwerking",
+      })
       .catch((e: unknown) => e);
     expect(wrongPurpose).toBeInstanceOf(RefusalError);
     expect(wrongPurpose).toMatchObject({ code: "PURPOSE_NOT_ALLOWED", status: 403, retriable: false });
@@ -236,7 +243,7 @@ describe("@grondslag/sdk against the real gateway", () => {
       .publish(
         ACCIDENT,
         { ...badDate, victim: { ...badDate.victim, dateOfBirth: "17-05-1994" } },
-        { grondslag: "arbowet-art9", purpose: "ongevalsmelding" },
+        { grondslag: "meld-vergewisplicht-uitleners", purpose: "ongevalsmelding" },
       )
       .catch((e: unknown) => e);
     expect(invalid).toMatchObject({ code: "SCHEMA_VIOLATION", field: "victim.dateOfBirth", status: 400 });
@@ -251,7 +258,7 @@ describe("@grondslag/sdk against the real gateway", () => {
     const outcomes = await client(UITLENER).publishBatch(
       ACCIDENT,
       [{ value: ok }, { value: { ...ok, reportReference: uniqueName("MELD"), subjectKvk: "90000002" } }],
-      { grondslag: "arbowet-art9", purpose: "ongevalsmelding" },
+      { grondslag: "meld-vergewisplicht-uitleners", purpose: "ongevalsmelding" },
     );
     expect(outcomes.map((o) => o.outcome)).toEqual(["accepted", "refused"]);
     const [accepted, refused] = outcomes;
@@ -277,7 +284,7 @@ describe("@grondslag/sdk against the real gateway", () => {
           at: Date.now(),
         }),
     });
-    const opts = { grondslag: "arbowet-art9", purpose: "ongevalsmelding" };
+    const opts = { grondslag: "meld-vergewisplicht-uitleners", purpose: "ongevalsmelding" };
     await limited.publish(ACCIDENT, { ...exampleEvent(ACCIDENT), reportReference: uniqueName("MELD") }, opts);
     attempts.length = 0;
     const second = await limited.publish(

@@ -8,6 +8,8 @@ export const errorCodes = {
   NOT_A_CONSUMER: { status: 403, title: "Not a consumer of this topic", retriable: false },
   LEGAL_BASIS_NOT_ALLOWED: { status: 403, title: "Legal basis not allowed", retriable: false },
   PURPOSE_NOT_ALLOWED: { status: 403, title: "Purpose not allowed", retriable: false },
+  /** The producer entry's legal basis is not in force now or on the event's date (planned law, or lapsed). */
+  LEGAL_BASIS_NOT_IN_FORCE: { status: 403, title: "Legal basis not in force", retriable: false },
   /** A field the contract binds to the producer itself (its KvK, its gemeentecode) names someone else. */
   BINDING_VIOLATED: { status: 403, title: "Event is not about the producer itself", retriable: false },
   MISSING_HEADER: { status: 400, title: "Required header missing", retriable: false },

@@ -22,8 +22,8 @@ function withExpiringEntries() {
       "    purposes: [ongevalsmelding]\n    validTo: 2026-03-01\n",
     )
     .replace(
-      "    fields: [eventTime, subjectKvk, severity, victim.bsn]\n",
-      "    fields: [eventTime, subjectKvk, severity, victim.bsn]\n    validTo: 2026-03-01\n",
+      "    fields: [eventTime, subjectKvk, victim.bsn]\n",
+      "    fields: [eventTime, subjectKvk, victim.bsn]\n    validTo: 2026-03-01\n",
     );
   const source = overlaySources(base, {
     files: new Map([["topics/arbo.accident-reported.yaml", { text: topic, shown: "t.yaml" }]]),

@@ -1,4 +1,4 @@
-import { base64Key, baseEnv, isLoopback, port, readEnv as readServiceEnv } from "@grondslag/kit";
+import { base64Key, baseEnv, commaList, isLoopback, port, readEnv as readServiceEnv } from "@grondslag/kit";
 import { z } from "zod";
 
 /** The gateway's environment, validated once; every problem is reported together. See .env.example. */
@@ -28,6 +28,31 @@ export const gatewayEnv = baseEnv
      * without a registered key, so only with GRONDSLAG_ENV=development and a gateway that listens on loopback.
      */
     DEV_KEYS_DIR: z.string().min(1).optional(),
+    /** The Kafka workers this instance runs (`delivery,ingress`, the default; `none` for an HTTP-only instance). */
+    GATEWAY_WORKERS: z
+      .string()
+      .default("delivery,ingress")
+      .transform((s) => (s.trim() === "none" ? [] : s.split(",").map((w) => w.trim())))
+      .pipe(z.array(z.enum(["delivery", "ingress"]))),
+    /** Consumer groups and transactional ids start with this (within the gateway's ACLs: `grondslag.gateway.`). */
+    GATEWAY_GROUP_PREFIX: z
+      .string()
+      .regex(
+        /^grondslag\.gateway(\.[a-z0-9-]+)*$/,
+        "must be grondslag.gateway or start with grondslag.gateway.",
+      )
+      .default("grondslag.gateway"),
+    /** The parties whose ingress topics this instance reads (default every producing party). */
+    GATEWAY_INGRESS_PARTIES: commaList.optional(),
+    /** Per party and instance: requests per second and burst. `0` turns the limit off (benchmarks only). */
+    GATEWAY_RATE_PER_SECOND: z.coerce.number().min(0).default(100),
+    GATEWAY_RATE_BURST: z.coerce.number().int().min(1).default(200),
+    /** Open server-sent-event streams and long polls a party may hold on this instance. */
+    GATEWAY_STREAMS_PER_PARTY: z.coerce.number().int().min(1).default(4),
+    GATEWAY_LONG_POLLS_PER_PARTY: z.coerce.number().int().min(1).default(8),
+    /** How long one stream lasts before the gateway ends it (the client resumes), and its heartbeat interval. */
+    GATEWAY_STREAM_SECONDS: z.coerce.number().int().min(1).default(300),
+    GATEWAY_STREAM_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).default(25),
   })
   .superRefine((env, ctx) => {
     if (env.DEV_KEYS_DIR === undefined) return;

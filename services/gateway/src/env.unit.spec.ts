@@ -64,4 +64,28 @@ describe("the gateway environment", () => {
       expect(isLoopback(h), h).toBe(false);
     }
   });
+
+  it("reads the scaling and limit variables, with safe defaults, and names a bad one", () => {
+    const d = readEnv(minimal);
+    expect(d).toMatchObject({
+      GATEWAY_WORKERS: ["delivery", "ingress"],
+      GATEWAY_GROUP_PREFIX: "grondslag.gateway",
+      GATEWAY_RATE_PER_SECOND: 100,
+      GATEWAY_STREAMS_PER_PARTY: 4,
+    });
+    expect(d.GATEWAY_INGRESS_PARTIES).toBeUndefined();
+    const set = readEnv({
+      ...minimal,
+      GATEWAY_WORKERS: "none",
+      GATEWAY_GROUP_PREFIX: "grondslag.gateway.blue",
+      GATEWAY_INGRESS_PARTIES: "uwv, gemeente.schiedam",
+    });
+    expect(set.GATEWAY_WORKERS).toEqual([]);
+    expect(set.GATEWAY_INGRESS_PARTIES).toEqual(["uwv", "gemeente.schiedam"]);
+    expect(refusal({ ...minimal, GATEWAY_WORKERS: "delivery,publish" })).toMatch(/GATEWAY_WORKERS/);
+    // Outside the gateway's ACLs its groups would be refused at run time: refuse it at start instead.
+    expect(refusal({ ...minimal, GATEWAY_GROUP_PREFIX: "other" })).toMatch(
+      /GATEWAY_GROUP_PREFIX: must be grondslag.gateway or start with grondslag.gateway./,
+    );
+  });
 });

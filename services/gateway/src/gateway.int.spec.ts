@@ -38,15 +38,16 @@ const registry = new csr.SchemaRegistry({ host: stack.registry.url, auth: stack.
 
 const ACCIDENT = "arbo.accident-reported";
 const GAP = "loonaangifte.registration-gap";
+const LSI = "lsi.signal-raised";
 const UITLENER = "uitlener.90000001";
 const TOPICS = [
   AUDIT_TOPIC,
   canonicalTopic(ACCIDENT),
-  canonicalTopic(GAP),
+  canonicalTopic(LSI),
   `deliver.nla.${ACCIDENT}`,
   `deliver.uwv.${ACCIDENT}`,
-  `deliver.gemeente.horst-aan-de-maas.${GAP}`,
-  `deliver.gemeente.schiedam.${GAP}`,
+  `deliver.gemeente.horst-aan-de-maas.${LSI}`,
+  `deliver.gemeente.schiedam.${LSI}`,
   rejectedTopic(UITLENER),
 ];
 
@@ -138,7 +139,7 @@ describe("gateway core against the real stack", () => {
   const accident = (reportReference: string): PublishCommand => ({
     topic: ACCIDENT,
     producer: UITLENER,
-    grondslag: "arbowet-art9",
+    grondslag: "meld-vergewisplicht-uitleners",
     purpose: "ongevalsmelding",
     idempotencyKey: uniqueName("idem"),
     traceparent: undefined,
@@ -188,7 +189,6 @@ describe("gateway core against the real stack", () => {
       "inlener.name",
       "location.municipalityCode",
       "reportReference",
-      "severity",
       "subjectKvk",
       "victim.agencyWorker",
       "victim.bsn",
@@ -275,7 +275,7 @@ describe("gateway core against the real stack", () => {
     }).then((r) => r.json() as Promise<{ id: number }>);
     const headers = {
       "grondslag-topic": ACCIDENT,
-      grondslag: "arbowet-art9",
+      grondslag: "meld-vergewisplicht-uitleners",
       doelbinding: "ongevalsmelding",
     };
     // A record that claims a 500-million-element array: it must not reach avsc's decoder.
@@ -366,32 +366,47 @@ describe("gateway core against the real stack", () => {
     expect(nla.some((d) => d.value.reportReference === ref)).toBe(true);
   });
 
-  it("a registration gap reaches only the municipality it concerns", async () => {
+  it("refuses a registration gap: the payroll feedback loop is only being explored, no law yet", async () => {
+    await expect(
+      gateway.publisher.publish({
+        topic: GAP,
+        producer: "uwv",
+        grondslag: "brp-feedbackcyclus-loonaangifte",
+        purpose: "brp-adreskwaliteit",
+        idempotencyKey: uniqueName("gap"),
+        traceparent: undefined,
+        payload: exampleEvent(GAP),
+        channel: "http",
+      }),
+    ).rejects.toMatchObject({ code: "LEGAL_BASIS_NOT_IN_FORCE" });
+  });
+
+  it("an LSI signal reaches only the municipality it concerns", async () => {
     const receipt = await gateway.publisher.publish({
-      topic: GAP,
-      producer: "uwv",
-      grondslag: "wet-brp",
-      purpose: "brp-adreskwaliteit",
-      idempotencyKey: uniqueName("gap"),
+      topic: LSI,
+      producer: "nla",
+      grondslag: "suwi-art64",
+      purpose: "lsi-samenwerking",
+      idempotencyKey: uniqueName("lsi"),
       traceparent: undefined,
-      payload: exampleEvent(GAP),
+      payload: exampleEvent(LSI), // GM0606, Schiedam
       channel: "http",
     });
     await readUntil(stack, {
-      topic: `deliver.gemeente.horst-aan-de-maas.${GAP}`,
-      user: as("gemeente.horst-aan-de-maas"),
+      topic: `deliver.gemeente.schiedam.${LSI}`,
+      user: as("gemeente.schiedam"),
       from: since,
       map: delivered,
       found: (seen) => seen.some((d) => d.eventId === receipt.eventId),
     });
-    // Both deliveries of one event are written together: once Horst has it, Schiedam would have it too.
-    const schiedam = await readToEnd(stack, {
-      topic: `deliver.gemeente.schiedam.${GAP}`,
-      user: as("gemeente.schiedam"),
+    // Both deliveries of one event are written together: once Schiedam has it, Horst would have it too.
+    const horst = await readToEnd(stack, {
+      topic: `deliver.gemeente.horst-aan-de-maas.${LSI}`,
+      user: as("gemeente.horst-aan-de-maas"),
       from: since,
       map: (m) => header(m.headers, H.eventId),
     });
-    expect(schiedam).not.toContain(receipt.eventId);
+    expect(horst).not.toContain(receipt.eventId);
   });
 
   it("audits COLLECT and DISCLOSE with pseudonyms, never the raw BSN", async () => {

@@ -43,6 +43,9 @@ createService({
         dbSchema: env.GATEWAY_DB_SCHEMA,
         pseudonymKey: Buffer.from(env.PSEUDONYM_KEY, "base64"),
         contractsDir: env.CONTRACTS_DIR,
+        groupPrefix: env.GATEWAY_GROUP_PREFIX,
+        workers: env.GATEWAY_WORKERS,
+        ...(env.GATEWAY_INGRESS_PARTIES ? { ingressParties: env.GATEWAY_INGRESS_PARTIES } : {}),
       },
       log,
       () => new Date(),
@@ -68,6 +71,16 @@ createService({
       log,
       now: () => new Date(),
       metrics,
+      rateLimit:
+        env.GATEWAY_RATE_PER_SECOND === 0
+          ? false
+          : { perSecond: env.GATEWAY_RATE_PER_SECOND, burst: env.GATEWAY_RATE_BURST },
+      limits: {
+        streamsPerParty: env.GATEWAY_STREAMS_PER_PARTY,
+        longPollsPerParty: env.GATEWAY_LONG_POLLS_PER_PARTY,
+        streamSeconds: env.GATEWAY_STREAM_SECONDS,
+        streamKeepAliveSeconds: env.GATEWAY_STREAM_KEEPALIVE_SECONDS,
+      },
     });
     return { http, readiness: gw.readiness };
   },

@@ -66,6 +66,8 @@ export interface DeliveredEvent {
   cursor: string;
   grondslag: string;
   purpose: string;
+  /** W3C `traceparent` of the DISCLOSE that delivered it, so a consumer continues the event's trace. */
+  traceparent?: string;
   /** The event projected to the fields the party's contract allows, as JSON. */
   data: Record<string, unknown>;
 }

@@ -203,7 +203,7 @@ async function main(once: boolean): Promise<number> {
       if (step.kind === "publish") {
         const entry = producerEntry(catalogue, step.topic, step.party);
         const receipt = await client.publish(step.topic, step.payload, {
-          grondslag: entry?.grondslag ?? "",
+          grondslag: step.grondslag ?? entry?.grondslag ?? "",
           purpose: step.purpose ?? entry?.purposes[0] ?? "",
           idempotencyKey: `scenario-${traceId}-${i}`,
           traceparent: traceparent(),

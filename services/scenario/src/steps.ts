@@ -1,11 +1,18 @@
 import { exampleEvent, type Topic, type TopicMap } from "@grondslag/schemas";
 
 /**
- * A season in the life of two temp agencies, after the seed (Jaarrapportage arbeidsmigranten 2023, chapters 2, 4
- * and 6): the Wtta admission authority admits an uitlener, a private inspection body reports on another, a lent
- * worker is hurt in a greenhouse, a municipality finds an overcrowded house, the Belastingdienst and the
- * Arbeidsinspectie share an LSI signal, UWV finds a worker without a BRP address, and the second uitlener loses its
- * admission. Two calls break the rules on purpose, so the audit log shows refusals too.
+ * A season in the life of two temp agencies, after the seed (Jaarrapportage arbeidsmigranten 2023, chapters 2, 3, 4, 6
+ * and 7), in 2026: the Wtta admission authority admits both uitleners (each its own number, the first one entered in
+ * the public register that the inlener reads) and refuses a third, RvIG gives a municipality a non-resident's stay
+ * address and an experiment municipality passes a change back, a private inspection body reports on the second, a lent
+ * worker is hurt in a greenhouse (the inlener reports it under the Arbowet and tells the uitlener, which reports it
+ * under the meld- en vergewisplicht in force from 1 January 2026 and verifies the return), a municipality finds an
+ * overcrowded house and takes an anonymous report on its meldpunt, the Belastingdienst signals unpaid payroll tax to
+ * the admission authority, the AMU partners open a joint case, the Arbeidsinspectie raises an LSI signal, UWV's
+ * registration gap is refused because the payroll feedback loop is only being explored (no law yet), and the second
+ * uitlener loses its admission and leaves the register; the payroll departure and the notice to its workers are
+ * refused, as no law carries them yet. Three more calls break the rules on purpose, so the audit log shows refusals
+ * too.
  */
 export interface PublishStep {
   kind: "publish";
@@ -15,6 +22,8 @@ export interface PublishStep {
   payload: TopicMap[Topic];
   /** Override what the contract gives, to show a refusal. */
   purpose?: string;
+  /** Name this legal basis instead of the one the producer entry in force gives (one that is not in force yet). */
+  grondslag?: string;
   expect: number;
 }
 
@@ -29,7 +38,12 @@ export interface SubscribeStep {
 
 export type Step = PublishStep | SubscribeStep;
 
-const second = { subjectKvk: "90000002", tradeName: "Tweede Voorbeeld Uitzendbureau B.V." };
+// The second uitlener, as parties.yaml names it, with its own admission number.
+const second = {
+  subjectKvk: "90000002",
+  tradeName: "Tweede Voorbeeld Flexwerk B.V.",
+  admissionNumber: "WTTA-2026-000124",
+};
 
 export const steps: Step[] = [
   {
@@ -42,6 +56,50 @@ export const steps: Step[] = [
   },
   {
     kind: "publish",
+    title: "SZW admits the second uitlener, Tweede Voorbeeld Flexwerk, under its own number",
+    party: "szw.toelating",
+    topic: "wtta.admission-granted",
+    payload: {
+      ...exampleEvent("wtta.admission-granted"),
+      ...second,
+      eventTime: new Date("2026-01-12T09:00:00Z"),
+    },
+    expect: 202,
+  },
+  {
+    kind: "publish",
+    title: "SZW refuses a third applicant: an integrity risk under the Wet Bibob (weigering toelating)",
+    party: "szw.toelating",
+    topic: "wtta.admission-refused",
+    payload: exampleEvent("wtta.admission-refused"),
+    expect: 202,
+  },
+  {
+    kind: "publish",
+    title: "SZW enters the first uitlener in the public register: inleners are notified (notificatiesysteem)",
+    party: "szw.toelating",
+    topic: "wtta.register-updated",
+    payload: exampleEvent("wtta.register-updated"),
+    expect: 202,
+  },
+  {
+    kind: "subscribe",
+    title: "The inlener checks the public register before hiring (no personal data in the feed)",
+    party: "inlener.90000101",
+    topic: "wtta.register-updated",
+    purpose: "openbaar-register",
+    expect: 200,
+  },
+  {
+    kind: "publish",
+    title: "RvIG gives Horst aan de Maas a non-resident's temporary stay address (RNI, Wet BRP)",
+    party: "bzk.rvig",
+    topic: "brp.stay-address-provided",
+    payload: exampleEvent("brp.stay-address-provided"),
+    expect: 202,
+  },
+  {
+    kind: "publish",
     title: "SNA reports on the second uitlener against the normenkader: non-compliant",
     party: "inspectie.sna",
     topic: "inspectie.report-filed",
@@ -50,7 +108,23 @@ export const steps: Step[] = [
   },
   {
     kind: "publish",
-    title: "A lent worker breaks a leg in a greenhouse; the uitlener reports it (Arbowet art. 9)",
+    title: "A lent worker breaks a leg in a greenhouse; the inlener, the employer, reports it (Arbowet)",
+    party: "inlener.90000101",
+    topic: "arbo.accident-reported",
+    payload: { ...exampleEvent("arbo.accident-reported"), reportReference: "VDH-ARBO-2026-007" },
+    expect: 202,
+  },
+  {
+    kind: "publish",
+    title: "The inlener tells the uitlener of the accident (planned meld- en vergewisplicht, from 2026)",
+    party: "inlener.90000101",
+    topic: "arbo.accident-notified",
+    payload: exampleEvent("arbo.accident-notified"),
+    expect: 202,
+  },
+  {
+    kind: "publish",
+    title: "The uitlener reports its lent worker's accident too (meldplicht uitleners, from 2026)",
     party: "uitlener.90000001",
     topic: "arbo.accident-reported",
     payload: exampleEvent("arbo.accident-reported"),
@@ -74,6 +148,39 @@ export const steps: Step[] = [
   },
   {
     kind: "publish",
+    title: "Schiedam's meldpunt takes an anonymous report: a landlord ties the lease to the job",
+    party: "gemeente.schiedam",
+    topic: "huisvesting.landlord-reported",
+    payload: exampleEvent("huisvesting.landlord-reported"),
+    expect: 202,
+  },
+  {
+    kind: "publish",
+    title: "Schiedam, an experiment municipality, passes a stay address change to BZK (experiment abo)",
+    party: "gemeente.schiedam",
+    topic: "brp.stay-address-changed",
+    payload: exampleEvent("brp.stay-address-changed"),
+    expect: 202,
+  },
+  {
+    kind: "publish",
+    title:
+      "The Belastingdienst tells SZW the second uitlener leaves loonheffing unpaid; its g-rekening was drawn",
+    party: "belastingdienst",
+    topic: "fiscaal.arrears-signalled",
+    payload: exampleEvent("fiscaal.arrears-signalled"),
+    expect: 202,
+  },
+  {
+    kind: "publish",
+    title: "Arbeidsinspectie, Belastingdienst and UWV open a joint AMU case on the second uitlener",
+    party: "nla",
+    topic: "amu.case-opened",
+    payload: exampleEvent("amu.case-opened"),
+    expect: 202,
+  },
+  {
+    kind: "publish",
     title: "The Arbeidsinspectie raises an LSI signal: g-rekening default (Wet SUWI art. 64)",
     party: "nla",
     topic: "lsi.signal-raised",
@@ -82,11 +189,14 @@ export const steps: Step[] = [
   },
   {
     kind: "publish",
-    title: "UWV finds a worker in the payroll chain without a BRP address in Horst aan de Maas",
+    title:
+      "Refused by the law's date: UWV's registration gap, as the payroll feedback loop is only being explored",
     party: "uwv",
     topic: "loonaangifte.registration-gap",
     payload: exampleEvent("loonaangifte.registration-gap"),
-    expect: 202,
+    grondslag: "brp-feedbackcyclus-loonaangifte",
+    purpose: "brp-adreskwaliteit",
+    expect: 403,
   },
   {
     kind: "publish",
@@ -95,6 +205,42 @@ export const steps: Step[] = [
     topic: "wtta.admission-revoked",
     payload: { ...exampleEvent("wtta.admission-revoked"), ...second, reasons: ["NEGATIVE_INSPECTION"] },
     expect: 202,
+  },
+  {
+    kind: "publish",
+    title: "SZW marks the second uitlener as no longer admitted in the public register",
+    party: "szw.toelating",
+    topic: "wtta.register-updated",
+    payload: {
+      ...exampleEvent("wtta.register-updated"),
+      ...second,
+      eventTime: new Date("2026-09-01T10:05:00Z"),
+      registerStatus: "NOT_ADMITTED",
+      effectiveDate: "2026-09-15",
+    },
+    expect: 202,
+  },
+  {
+    kind: "publish",
+    title:
+      "Refused by the law's date: UWV's payroll departure, the feedback loop's other direction (being explored)",
+    party: "uwv",
+    topic: "loonaangifte.payroll-departure",
+    payload: exampleEvent("loonaangifte.payroll-departure"),
+    grondslag: "brp-feedbackcyclus-loonaangifte",
+    purpose: "brp-adreskwaliteit",
+    expect: 403,
+  },
+  {
+    kind: "publish",
+    title:
+      "Refused by the law's date: a notice in Polish to the second uitlener's workers (BRP e-mail use has no law yet)",
+    party: "szw.toelating",
+    topic: "informatie.worker-notice-issued",
+    payload: exampleEvent("informatie.worker-notice-issued"),
+    grondslag: "brp-informatie-arbeidsmigranten",
+    purpose: "informatie-arbeidsmigrant",
+    expect: 403,
   },
   {
     kind: "publish",

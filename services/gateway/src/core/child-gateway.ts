@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,17 +9,20 @@ import { databaseUrl, type StackConfig } from "@grondslag/infra";
 import type { HttpLimits } from "../app";
 import { ensureDevKeyPair, signToken } from "../auth";
 
-const FIXTURE = fileURLToPath(new URL("../child-gateway.fixture.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /**
- * For specs: the real gateway (core on the real stack, HTTP app) in a child process, so a spec can read that
- * process's RSS and CPU time, and keeps running when the gateway's event loop does not.
+ * For specs: the real gateway process (`main.ts`, configured by its environment as an operator would) on the real
+ * stack, so a spec can read that process's RSS and CPU time, and keeps running when the gateway's event loop does not.
  */
 export async function startChildGateway(
   stack: StackConfig,
   credentialsFile: string,
   opts: {
-    limits?: Partial<HttpLimits>;
+    /** The HTTP limits an operator can set by environment (streams, long polls, stream length and heartbeat). */
+    limits?: Partial<
+      Pick<HttpLimits, "streamsPerParty" | "longPollsPerParty" | "streamSeconds" | "streamKeepAliveSeconds">
+    >;
     heapMb?: number;
     /** Another principal than the gateway's (with `workers: []`, since it may not read the gateway's topics). */
     kafkaUser?: string;
@@ -27,36 +31,52 @@ export async function startChildGateway(
 ) {
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-child-keys-"));
   const kafkaUser = opts.kafkaUser ?? "grondslag.gateway";
-  const config = {
-    gateway: {
-      brokers: stack.kafka.brokers,
-      kafkaUser,
-      kafkaPassword: readCredential(credentialsFile, kafkaUser),
-      registryUrl: stack.registry.url,
-      registryAuth: stack.registry.gateway,
-      databaseUrl: databaseUrl(stack.postgres),
-      dbSchema: "gateway",
-      contractsDir: undefined,
-      ...(opts.workers ? { workers: opts.workers } : {}),
-    },
-    keysDir,
-    limits: opts.limits,
+  const limits = opts.limits ?? {};
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GRONDSLAG_ENV: "development",
+    LOG_LEVEL: "info",
+    GATEWAY_HOST: "127.0.0.1",
+    GATEWAY_PORT: "0",
+    KAFKA_BROKERS: stack.kafka.brokers.join(","),
+    GATEWAY_KAFKA_USER: kafkaUser,
+    GATEWAY_KAFKA_PASSWORD: readCredential(credentialsFile, kafkaUser),
+    REGISTRY_URL: stack.registry.url,
+    REGISTRY_USERNAME: stack.registry.gateway.username,
+    REGISTRY_PASSWORD: stack.registry.gateway.password,
+    DATABASE_URL: databaseUrl(stack.postgres),
+    GATEWAY_DB_SCHEMA: "gateway",
+    PSEUDONYM_KEY: crypto.randomBytes(32).toString("base64"),
+    DEV_KEYS_DIR: keysDir,
+    GATEWAY_WORKERS: opts.workers ? opts.workers.join(",") || "none" : "delivery,ingress",
+    GATEWAY_RATE_PER_SECOND: "0",
+    ...(limits.streamsPerParty ? { GATEWAY_STREAMS_PER_PARTY: String(limits.streamsPerParty) } : {}),
+    ...(limits.longPollsPerParty ? { GATEWAY_LONG_POLLS_PER_PARTY: String(limits.longPollsPerParty) } : {}),
+    ...(limits.streamSeconds ? { GATEWAY_STREAM_SECONDS: String(limits.streamSeconds) } : {}),
+    ...(limits.streamKeepAliveSeconds
+      ? { GATEWAY_STREAM_KEEPALIVE_SECONDS: String(limits.streamKeepAliveSeconds) }
+      : {}),
   };
+  delete env.CONTRACTS_DIR;
   const child: ChildProcess = spawn(
     process.execPath,
-    [`--max-old-space-size=${opts.heapMb ?? 1024}`, "--import", "tsx", FIXTURE, JSON.stringify(config)],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    [`--max-old-space-size=${opts.heapMb ?? 1024}`, "--import", "tsx", MAIN],
+    { stdio: ["ignore", "pipe", "pipe"], env },
   );
   let stderr = "";
+  let stdout = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-8000);
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`child gateway did not start: ${stderr}`)), 90_000);
+    // The log stream (one JSON line per entry) is read to its end, so the pipe never fills; only its last 8 KB
+    // are kept, for a failure's message. The kit's "listening" line names the URL.
     child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /\{"port":(\d+)\}/.exec(out);
+      out = (out + d.toString()).slice(-8000);
+      stdout = out;
+      const m = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -64,7 +84,7 @@ export async function startChildGateway(
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`child gateway exited with ${code}: ${stderr}`));
+      reject(new Error(`child gateway exited with ${code}: ${stderr}${stdout}`));
     });
   });
   const pid = child.pid ?? 0;

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { loadCatalogue, partiesMatching } from "@grondslag/contracts";
+import { isInForce, loadCatalogue, partiesMatching } from "@grondslag/contracts";
 import { readCredential } from "@grondslag/provision";
 import { ingressTopic, rejectedTopic } from "@grondslag/wire";
 import { basicAuth } from "@grondslag/infra";
@@ -63,12 +63,13 @@ function ownEvent(topic: Topic, bind: Record<string, string> | undefined, party:
   return event;
 }
 
-/** Every party that produces some topic, with one topic it may publish and the headers its contract asks for. */
+/** Every party that produces some topic under an entry in force, with one topic it may publish and the headers its contract asks for. */
 function producingParties() {
   const out = new Map<string, { topic: Topic; grondslag: string; purpose: string; event: unknown }>();
   for (const contract of Object.values(catalogue.topics)) {
     if (!contract) continue;
-    for (const p of contract.producers) {
+    // Only entries in force now: a planned basis without a date (the payroll feedback loop) carries nothing.
+    for (const p of contract.producers.filter((e) => isInForce(catalogue, e, new Date()))) {
       for (const party of partiesMatching(catalogue, p.party)) {
         if (!out.has(party.id)) {
           out.set(party.id, {
@@ -158,7 +159,7 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
     const poisonTrace = newTrace();
     const contract = {
       "grondslag-topic": "arbo.accident-reported",
-      grondslag: "arbowet-art9",
+      grondslag: "meld-vergewisplicht-uitleners",
       doelbinding: "ongevalsmelding",
     };
     await produce(UITLENER, [
@@ -201,7 +202,7 @@ describe("Kafka ingress under a poisoned record (the outage, replayed)", () => {
             headers: {
               authorization: `Bearer ${tokens.get(party) ?? ""}`,
               "content-type": "application/json",
-              Grondslag: "arbowet-art9",
+              Grondslag: "meld-vergewisplicht-uitleners",
               Doelbinding: "ongevalsmelding",
               "Idempotency-Key": uniqueName("http"),
               traceparent: t.traceparent,

@@ -85,6 +85,7 @@ const refusalCodes = {
   NOT_A_PRODUCER: "NOT_A_PRODUCER",
   GRONDSLAG_MISMATCH: "LEGAL_BASIS_NOT_ALLOWED",
   PURPOSE_NOT_ALLOWED: "PURPOSE_NOT_ALLOWED",
+  LEGAL_BASIS_NOT_IN_FORCE: "LEGAL_BASIS_NOT_IN_FORCE",
   BINDING_VIOLATED: "BINDING_VIOLATED",
 } as const;
 
@@ -95,6 +96,8 @@ const fixes: Record<keyof typeof refusalCodes, string> = {
   GRONDSLAG_MISMATCH:
     "name the legal basis your producer entry in the contract gives, in the Grondslag header",
   PURPOSE_NOT_ALLOWED: "name one of the purposes your producer entry allows, in the Doelbinding header",
+  LEGAL_BASIS_NOT_IN_FORCE:
+    "rule: a legal basis carries only events inside its validity (legal-bases.yaml status, validFrom, validTo); publish events dated on or after the date it takes effect, or wait until a planned basis is given a date and takes effect",
   BINDING_VIOLATED:
     "publish only about yourself: the contract binds this field to your own KvK or gemeentecode (parties registry)",
 };

@@ -21,7 +21,7 @@ const ids = { eventId: "5f0c7a3e-1b2d-4c3e-8f9a-0b1c2d3e4f50", trace, schemaId: 
 const report = (over: Partial<PublishRequest> = {}): PublishRequest => ({
   topic: "arbo.accident-reported",
   producer: "uitlener.90000001",
-  grondslag: "arbowet-art9",
+  grondslag: "meld-vergewisplicht-uitleners",
   purpose: "ongevalsmelding",
   payload: exampleEvent("arbo.accident-reported"),
   at,
@@ -98,7 +98,7 @@ describe("the publish decision refuses, naming the rule and the fix", () => {
     });
   });
 
-  it("NOT_A_PRODUCER: before the producer entry's legal basis is in force (validity window)", () => {
+  it("LEGAL_BASIS_NOT_IN_FORCE: before the producer entry's legal basis is in force (validity window)", () => {
     const returnCheck = {
       topic: "arbo.return-verified",
       grondslag: "meld-vergewisplicht-uitleners",
@@ -108,10 +108,44 @@ describe("the publish decision refuses, naming the rule and the fix", () => {
     // The legal basis starts on 2026-01-01, inclusive, at midnight in Amsterdam (23:00 UTC the day before).
     expect(decide({ ...returnCheck, at: new Date("2025-12-31T22:59:59.999Z") })).toMatchObject({
       ok: false,
-      code: "NOT_A_PRODUCER",
-      detail: "uitlener.90000001 may not publish on arbo.return-verified (at 2025-12-31T22:59:59.999Z)",
+      code: "LEGAL_BASIS_NOT_IN_FORCE",
+      detail:
+        "grondslag meld-vergewisplicht-uitleners (planned, intended to take effect from 2026-01-01) is not in force now, 2025-12-31T22:59:59.999Z: uitlener.90000001 may not publish on arbo.return-verified under it",
     });
     expect(decide({ ...returnCheck, at: new Date("2025-12-31T23:00:00Z") })).toMatchObject({ ok: true });
+  });
+
+  it("LEGAL_BASIS_NOT_IN_FORCE: an event dated before its legal basis takes effect, whatever the clock says", () => {
+    const d = decide({
+      topic: "arbo.return-verified",
+      grondslag: "meld-vergewisplicht-uitleners",
+      purpose: "vergewisplicht",
+      payload: { ...exampleEvent("arbo.return-verified"), eventTime: "2025-11-20T10:00:00Z" },
+    });
+    expect(d).toMatchObject({
+      ok: false,
+      code: "LEGAL_BASIS_NOT_IN_FORCE",
+      detail: expect.stringContaining(
+        "is not in force on the event's date, 2025-11-20T10:00:00.000Z",
+      ) as string,
+      fix: expect.stringContaining("rule: a legal basis carries only events inside its validity") as string,
+    });
+  });
+
+  it("LEGAL_BASIS_NOT_IN_FORCE: a planned basis the source gives no date, on any date", () => {
+    expect(
+      decide({
+        topic: "loonaangifte.registration-gap",
+        producer: "uwv",
+        grondslag: "brp-feedbackcyclus-loonaangifte",
+        purpose: "brp-adreskwaliteit",
+        payload: exampleEvent("loonaangifte.registration-gap"),
+      }),
+    ).toMatchObject({
+      ok: false,
+      code: "LEGAL_BASIS_NOT_IN_FORCE",
+      detail: expect.stringContaining("(planned, with no date of entry into force)") as string,
+    });
   });
 
   it("LEGAL_BASIS_NOT_ALLOWED: a grondslag other than the producer entry's", () => {
@@ -119,7 +153,7 @@ describe("the publish decision refuses, naming the rule and the fix", () => {
       ok: false,
       code: "LEGAL_BASIS_NOT_ALLOWED",
       detail:
-        "uitlener.90000001 publishes on arbo.accident-reported under grondslag arbowet-art9, not suwi-art64",
+        "uitlener.90000001 publishes on arbo.accident-reported under grondslag meld-vergewisplicht-uitleners, not suwi-art64",
       fix: "name the legal basis your producer entry in the contract gives, in the Grondslag header",
     });
   });
@@ -170,9 +204,9 @@ describe("the publish decision refuses, naming the rule and the fix", () => {
   });
 
   it("SCHEMA_VIOLATION: a payload that is no record at all, at the root", () => {
-    // The gap report's producer entry binds no field, so the schema is the first rule the payload meets.
-    const gap = { topic: "loonaangifte.registration-gap", producer: "uwv", grondslag: "wet-brp" };
-    expect(decide({ ...gap, purpose: "brp-adreskwaliteit", payload: "a gap" })).toMatchObject({
+    // The LSI signal's producer entry for nla binds no field, so the schema is the first rule the payload meets.
+    const signal = { topic: "lsi.signal-raised", producer: "nla", grondslag: "suwi-art64" };
+    expect(decide({ ...signal, purpose: "lsi-samenwerking", payload: "a signal" })).toMatchObject({
       ok: false,
       code: "SCHEMA_VIOLATION",
       field: "(root)",
@@ -209,7 +243,7 @@ describe("the canonical record and its size bound", () => {
       [H.eventId]: ids.eventId,
       [H.topic]: "arbo.accident-reported",
       [H.producer]: "uitlener.90000001",
-      [H.grondslag]: "arbowet-art9",
+      [H.grondslag]: "meld-vergewisplicht-uitleners",
       [H.purpose]: "ongevalsmelding",
       [H.traceparent]: `00-${trace.traceId}-${trace.spanId}-01`,
       [H.schemaId]: "42",

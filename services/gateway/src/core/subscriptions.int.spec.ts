@@ -198,7 +198,7 @@ describe("HTTP subscriptions under the outage's load (a gateway in its own proce
       method: "POST",
       headers: {
         authorization: `Bearer ${await gw.token(UITLENER)}`,
-        grondslag: "arbowet-art9",
+        grondslag: "meld-vergewisplicht-uitleners",
         doelbinding: "ongevalsmelding",
         "content-type": "application/json",
       },

@@ -7,7 +7,22 @@ import type { Logger } from "pino";
 import { GatewayError } from "../errors";
 import type { DeliveredEvent, DeliveryStream, EdgeRefusal, PollRequest, Subscriptions } from "../ports";
 import { auditRecord, type AuditLog, type BatchingProducer, type SchemaIds } from "@grondslag/kit";
-import { BUS_HEADERS as H, continueTrace, deliveryTopic, fromWire, header } from "@grondslag/wire";
+import {
+  BUS_HEADERS as H,
+  continueTrace,
+  deliveryTopic,
+  formatTraceparent,
+  fromWire,
+  header,
+  parseTraceparent,
+  type KafkaHeaders,
+} from "@grondslag/wire";
+
+/** The delivery's `traceparent`, when it carries a valid one (re-formatted by the one parser, never echoed raw). */
+function traceOf(headers: KafkaHeaders): { traceparent?: string } {
+  const ctx = parseTraceparent(header(headers, H.traceparent));
+  return ctx ? { traceparent: formatTraceparent(ctx) } : {};
+}
 
 export interface SubscriptionDeps {
   catalogue: () => Catalogue;
@@ -215,6 +230,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions & { s
             producer: header(message.headers, H.producer) ?? "",
             grondslag: header(message.headers, H.grondslag) ?? "",
             purpose: header(message.headers, H.purpose) ?? "",
+            ...traceOf(message.headers),
             data: type.fromBuffer(wire.body) as Record<string, unknown>,
             partition,
             offset: message.offset,

@@ -141,7 +141,7 @@ describe("every refusal at the HTTP edge is on audit.log (a gateway in its own p
         headers: {
           authorization: `Bearer ${c.token}`,
           traceparent: t.traceparent,
-          grondslag: "arbowet-art9",
+          grondslag: "meld-vergewisplicht-uitleners",
           doelbinding: "lsi-samenwerking",
           ...(c.body ? { "content-type": "application/json" } : {}),
         },
