@@ -110,7 +110,7 @@ describe("the audit service after the scenario (real gateway, real stack)", () =
         if (step.kind === "publish") {
           const entry = producerEntry(catalogue, step.topic, step.party);
           const receipt = await client.publish(step.topic, step.payload, {
-            grondslag: entry?.grondslag ?? "",
+            grondslag: step.grondslag ?? entry?.grondslag ?? "",
             purpose: step.purpose ?? entry?.purposes[0] ?? "",
             idempotencyKey: `audit-e2e-${traceId}-${i}`,
             traceparent,
