@@ -1,4 +1,4 @@
-import { base64Key, baseEnv, isLoopback, port } from "@grondslag/kit";
+import { base64Key, baseEnv, devKeysOnlyInDevelopment, port } from "@grondslag/kit";
 import { z } from "zod";
 
 const jwkJson = z.string().transform((text, ctx) => {
@@ -43,22 +43,6 @@ export const auditEnv = baseEnv
     /** Development public keys (as the token CLI writes them): only with GRONDSLAG_ENV=development on loopback. */
     DEV_KEYS_DIR: z.string().min(1).optional(),
   })
-  .superRefine((env, ctx) => {
-    if (env.DEV_KEYS_DIR === undefined) return;
-    if (env.GRONDSLAG_ENV !== "development") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["DEV_KEYS_DIR"],
-        message: `development keys are refused when GRONDSLAG_ENV is ${env.GRONDSLAG_ENV}: unset DEV_KEYS_DIR, or set GRONDSLAG_ENV=development on a development machine`,
-      });
-    }
-    if (!isLoopback(env.AUDIT_HOST)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["DEV_KEYS_DIR"],
-        message: `development keys are refused when the audit service listens on ${env.AUDIT_HOST}: listen on 127.0.0.1 (AUDIT_HOST) or unset DEV_KEYS_DIR`,
-      });
-    }
-  });
+  .superRefine(devKeysOnlyInDevelopment("the audit service", "AUDIT_HOST"));
 
 export type AuditEnv = z.infer<typeof auditEnv>;

@@ -1,4 +1,11 @@
-import { base64Key, baseEnv, commaList, isLoopback, port, readEnv as readServiceEnv } from "@grondslag/kit";
+import {
+  base64Key,
+  baseEnv,
+  commaList,
+  devKeysOnlyInDevelopment,
+  port,
+  readEnv as readServiceEnv,
+} from "@grondslag/kit";
 import { z } from "zod";
 
 /** The gateway's environment, validated once; every problem is reported together. See .env.example. */
@@ -54,23 +61,7 @@ export const gatewayEnv = baseEnv
     GATEWAY_STREAM_SECONDS: z.coerce.number().int().min(1).default(300),
     GATEWAY_STREAM_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).default(25),
   })
-  .superRefine((env, ctx) => {
-    if (env.DEV_KEYS_DIR === undefined) return;
-    if (env.GRONDSLAG_ENV !== "development") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["DEV_KEYS_DIR"],
-        message: `development keys are refused when GRONDSLAG_ENV is ${env.GRONDSLAG_ENV}: unset DEV_KEYS_DIR, or set GRONDSLAG_ENV=development on a development machine`,
-      });
-    }
-    if (!isLoopback(env.GATEWAY_HOST)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["DEV_KEYS_DIR"],
-        message: `development keys are refused when the gateway listens on ${env.GATEWAY_HOST}: listen on 127.0.0.1 (GATEWAY_HOST) or unset DEV_KEYS_DIR`,
-      });
-    }
-  });
+  .superRefine(devKeysOnlyInDevelopment("the gateway", "GATEWAY_HOST"));
 
 export type GatewayEnv = z.infer<typeof gatewayEnv>;
 

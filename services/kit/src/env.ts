@@ -72,3 +72,32 @@ export function isLoopback(host: string): boolean {
   const family = isIP(h);
   return family !== 0 && loopback.check(h, family === 4 ? "ipv4" : "ipv6");
 }
+
+/**
+ * Development keys (`DEV_KEYS_DIR`) let anyone who can write that directory speak for any party, so a service
+ * accepts them only with GRONDSLAG_ENV=development and only when it listens on loopback. A `superRefine` for a
+ * service's env schema; `who` names the service in the message ("the gateway"), `hostVar` its host variable.
+ */
+export function devKeysOnlyInDevelopment<K extends string>(who: string, hostVar: K) {
+  return (
+    env: { DEV_KEYS_DIR?: string | undefined; GRONDSLAG_ENV: string } & Record<K, string>,
+    ctx: z.RefinementCtx,
+  ): void => {
+    if (env.DEV_KEYS_DIR === undefined) return;
+    if (env.GRONDSLAG_ENV !== "development") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DEV_KEYS_DIR"],
+        message: `development keys are refused when GRONDSLAG_ENV is ${env.GRONDSLAG_ENV}: unset DEV_KEYS_DIR, or set GRONDSLAG_ENV=development on a development machine`,
+      });
+    }
+    const host = env[hostVar];
+    if (!isLoopback(host)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DEV_KEYS_DIR"],
+        message: `development keys are refused when ${who} listens on ${host}: listen on 127.0.0.1 (${hostVar}) or unset DEV_KEYS_DIR`,
+      });
+    }
+  };
+}
