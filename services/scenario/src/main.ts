@@ -155,6 +155,11 @@ async function main(once: boolean): Promise<number> {
   // The audit service: audit.log into PostgreSQL as a role that may only INSERT and SELECT (the owner's
   // connection migrates it at start), hash-chained, with signed checkpoints; the auditors' API and page.
   const owner = databaseUrl(config.postgres);
+  // The store belongs to this stack's state: its checkpoint key and pseudonym key live in infra/.state. A fresh
+  // state directory on a reused database (a new clone, a removed infra/.state) starts a store of its own, rather
+  // than appending to chains whose checkpoints were signed with a key this run no longer has.
+  const auditKey = await checkpointKey();
+  const auditSchema = `audit_${crypto.createHash("sha256").update(auditKey).digest("hex").slice(0, 12)}`;
   const writer = new URL(owner);
   writer.username = `${config.postgres.database}_audit_writer`;
   started.audit = await startServiceProcess("audit", AUDIT_BASE, "services/audit/src/main.ts", {
@@ -167,7 +172,8 @@ async function main(once: boolean): Promise<number> {
     AUDIT_DATABASE_URL: writer.toString(),
     AUDIT_MIGRATE_DATABASE_URL: owner,
     AUDIT_DB_WRITER_ROLE: writer.username,
-    AUDIT_CHECKPOINT_KEY: await checkpointKey(),
+    AUDIT_DB_SCHEMA: auditSchema,
+    AUDIT_CHECKPOINT_KEY: auditKey,
     AUDIT_CHECKPOINT_INTERVAL_MS: "2000",
     PSEUDONYM_KEY: pseudonym,
     DEV_KEYS_DIR: KEYS_DIR,
@@ -307,7 +313,7 @@ async function main(once: boolean): Promise<number> {
   out(`Gateway: ${BASE} (OpenAPI: ${BASE}/v1/openapi.json, metrics: ${BASE}/metrics)`);
   out(`Audit service: ${AUDIT_BASE} (OpenAPI: ${AUDIT_BASE}/v1/openapi.json). Verify its store:`);
   out(
-    `  AUDIT_DATABASE_URL='${owner}' AUDIT_CHECKPOINT_KEY="$(cat ${path.relative(REPO_ROOT, path.join(STATE_DIR, "audit-checkpoint.private.jwk.json"))})" npm run -s audit:verify`,
+    `  AUDIT_DATABASE_URL='${owner}' AUDIT_DB_SCHEMA=${auditSchema} AUDIT_CHECKPOINT_KEY="$(cat ${path.relative(REPO_ROOT, path.join(STATE_DIR, "audit-checkpoint.private.jwk.json"))})" npm run -s audit:verify`,
   );
   out(
     "Try it: TOKEN=$(npm run -s token -- --party nla); curl -H \"Authorization: Bearer $TOKEN\" -H 'Doelbinding: ongevalsonderzoek' \\",
