@@ -5,7 +5,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { consumersOf, evaluateRowFilter, loadCatalogue, producerEntry } from "@grondslag/contracts";
+import { loadCatalogue } from "@grondslag/contracts";
 import {
   acquireStack,
   CREDENTIALS_FILE,
@@ -18,18 +18,10 @@ import {
 } from "@grondslag/infra";
 import { applyContracts, readCredential } from "@grondslag/provision";
 import type { TopicMap } from "@grondslag/schemas";
-import {
-  createClient,
-  DEV_ISSUER,
-  ensureKeyPair,
-  RefusalError,
-  signToken,
-  tokenSigner,
-  type Client,
-} from "@grondslag/sdk";
+import { createClient, DEV_ISSUER, ensureKeyPair, signToken, tokenSigner, type Client } from "@grondslag/sdk";
 import { exportJWK, generateKeyPair } from "jose";
 import { countsOf, summary, type Flow } from "./report";
-import { steps } from "./steps";
+import { runStep, steps } from "./steps";
 import { supervise, type Supervised } from "./supervisor";
 
 const PORT = 8088;
@@ -202,38 +194,15 @@ async function main(once: boolean): Promise<number> {
   const accepted: { eventId: string; expectedRecipients: number }[] = [];
   let failures = 0;
   for (const [i, step] of steps.entries()) {
-    const client = await clientOf(step.party);
-    let status: number;
-    let detail: string;
-    try {
-      if (step.kind === "publish") {
-        const entry = producerEntry(catalogue, step.topic, step.party);
-        const receipt = await client.publish(step.topic, step.payload, {
-          grondslag: step.grondslag ?? entry?.grondslag ?? "",
-          purpose: step.purpose ?? entry?.purposes[0] ?? "",
-          idempotencyKey: `scenario-${traceId}-${i}`,
-          traceparent: traceparent(),
-        });
-        status = 202;
-        detail = `event ${receipt.eventId.slice(0, 8)}`;
-        const expected = consumersOf(catalogue, step.topic, new Date()).filter((d) =>
-          evaluateRowFilter(d.entry.rowFilter, JSON.parse(JSON.stringify(step.payload)), d.party),
-        ).length;
-        accepted.push({ eventId: receipt.eventId, expectedRecipients: expected });
-      } else {
-        const { deliveries } = await client.poll(step.topic, {
-          purpose: step.purpose,
-          max: 1,
-          traceparent: traceparent(),
-        });
-        status = 200;
-        detail = `${deliveries.length} deliveries`;
-      }
-    } catch (err) {
-      if (!(err instanceof RefusalError)) throw err;
-      status = err.status;
-      detail = `${err.code}: ${err.detail}`;
-    }
+    const {
+      status,
+      detail,
+      accepted: event,
+    } = await runStep(await clientOf(step.party), catalogue, step, {
+      idempotencyKey: `scenario-${traceId}-${i}`,
+      traceparent: traceparent(),
+    });
+    if (event) accepted.push({ eventId: event.eventId, expectedRecipients: event.recipients.length });
     const ok = status === step.expect;
     if (!ok) failures++;
     out(`  ${ok ? "✓" : "✗"} ${status} ${step.title}`);

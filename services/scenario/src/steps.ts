@@ -1,3 +1,5 @@
+import { consumersOf, evaluateRowFilter, producerEntry, type Catalogue } from "@grondslag/contracts";
+import { RefusalError, type Client } from "@grondslag/sdk";
 import { exampleEvent, type Topic, type TopicMap } from "@grondslag/schemas";
 
 /**
@@ -260,3 +262,53 @@ export const steps: Step[] = [
     expect: 403,
   },
 ];
+
+/** What one step did: the answer's status, a line for the log, and for an accepted event who should receive it. */
+export interface StepOutcome {
+  status: number;
+  detail: string;
+  accepted?: { eventId: string; recipients: string[] };
+}
+
+/**
+ * Runs one step through the SDK, as its party would: a publish under the step's (or its producer entry's) legal
+ * basis and purpose, or a read of its deliveries. A refusal is an outcome, not an error. `recipients` are the
+ * consumers the contracts in force name for the event, after their row filters (sorted party ids).
+ */
+export async function runStep(
+  client: Client<TopicMap>,
+  catalogue: Catalogue,
+  step: Step,
+  call: { idempotencyKey: string; traceparent: string },
+): Promise<StepOutcome> {
+  try {
+    if (step.kind === "subscribe") {
+      const { deliveries } = await client.poll(step.topic, {
+        purpose: step.purpose,
+        max: 1,
+        traceparent: call.traceparent,
+      });
+      return { status: 200, detail: `${deliveries.length} deliveries` };
+    }
+    const entry = producerEntry(catalogue, step.topic, step.party);
+    const receipt = await client.publish(step.topic, step.payload, {
+      grondslag: step.grondslag ?? entry?.grondslag ?? "",
+      purpose: step.purpose ?? entry?.purposes[0] ?? "",
+      idempotencyKey: call.idempotencyKey,
+      traceparent: call.traceparent,
+    });
+    const payload: unknown = JSON.parse(JSON.stringify(step.payload));
+    const recipients = consumersOf(catalogue, step.topic, new Date())
+      .filter((d) => evaluateRowFilter(d.entry.rowFilter, payload, d.party))
+      .map((d) => d.party.id)
+      .sort();
+    return {
+      status: 202,
+      detail: `event ${receipt.eventId.slice(0, 8)}`,
+      accepted: { eventId: receipt.eventId, recipients },
+    };
+  } catch (err) {
+    if (!(err instanceof RefusalError)) throw err;
+    return { status: err.status, detail: `${err.code}: ${err.detail}` };
+  }
+}
