@@ -414,6 +414,8 @@ export function parseAdmissionRevoked(v: Received<AdmissionRevoked>): Parsed<Adm
 export interface RevocationDecision {
   admission: AdmissionRow | null;
   findings: Finding[];
+  /** Each finding with the event that reports it (the same events are in `publish`). */
+  reports: { finding: Finding; publication: Publication }[];
   signal: OwnSignal | null;
   publish: Publication[];
 }
@@ -443,7 +445,13 @@ export function onAdmissionRevoked(input: {
   now: Date;
 }): RevocationDecision {
   const { revocation: rev, now } = input;
-  const nothing: RevocationDecision = { admission: null, findings: [], signal: null, publish: [] };
+  const nothing: RevocationDecision = {
+    admission: null,
+    findings: [],
+    reports: [],
+    signal: null,
+    publish: [],
+  };
   if (input.current?.decisionReference === rev.decisionReference && input.current.reviewedAt !== null)
     return nothing;
   if (input.current && input.current.decidedAt > rev.decidedAt) return nothing;
@@ -453,8 +461,7 @@ export function onAdmissionRevoked(input: {
     (m, r) => (m === null || r.lastPeriodEnd > m ? r.lastPeriodEnd : m),
     null,
   );
-  const findings: Finding[] = [];
-  const publish: Publication[] = [];
+  const reports: { finding: Finding; publication: Publication }[] = [];
   const decision = rev.decisionReference!;
   for (const r of [...records].sort((a, b) => a.workerBsn.localeCompare(b.workerBsn))) {
     const inLatest = r.lastPeriodEnd === latest;
@@ -467,52 +474,63 @@ export function onAdmissionRevoked(input: {
     )
       gap = "NON_RESIDENT_TOO_LONG";
     if (gap !== null) {
-      findings.push({
-        decisionReference: decision,
-        uitlenerKvk: r.uitlenerKvk,
-        workerBsn: r.workerBsn,
-        kind: gap,
-        topic: "loonaangifte.registration-gap",
-        municipalityCode: r.stayMunicipalityCode,
-        foundAt: at,
-      });
-      publish.push({
-        topic: "loonaangifte.registration-gap",
-        value: {
-          eventTime: at,
-          subjectKvk: r.uitlenerKvk,
-          gapKind: gap,
-          worker: { bsn: r.workerBsn, registration: r.registration, employedSince: r.employedSince },
-          municipality: { code: r.stayMunicipalityCode, name: r.stayMunicipalityName },
-          payrollPeriod: { start: r.lastPeriodStart, end: r.lastPeriodEnd },
+      reports.push({
+        finding: {
+          decisionReference: decision,
+          uitlenerKvk: r.uitlenerKvk,
+          workerBsn: r.workerBsn,
+          kind: gap,
+          topic: "loonaangifte.registration-gap",
+          municipalityCode: r.stayMunicipalityCode,
+          foundAt: at,
+        },
+        publication: {
+          topic: "loonaangifte.registration-gap",
+          value: {
+            eventTime: at,
+            subjectKvk: r.uitlenerKvk,
+            gapKind: gap,
+            worker: { bsn: r.workerBsn, registration: r.registration, employedSince: r.employedSince },
+            municipality: { code: r.stayMunicipalityCode, name: r.stayMunicipalityName },
+            payrollPeriod: { start: r.lastPeriodStart, end: r.lastPeriodEnd },
+          },
         },
       });
     }
     if (!inLatest && r.registration === "NON_RESIDENT" && r.brpAddressKnown) {
-      findings.push({
-        decisionReference: decision,
-        uitlenerKvk: r.uitlenerKvk,
-        workerBsn: r.workerBsn,
-        kind: "PAYROLL_DEPARTURE",
-        topic: "loonaangifte.payroll-departure",
-        municipalityCode: r.stayMunicipalityCode,
-        foundAt: at,
-      });
-      publish.push({
-        topic: "loonaangifte.payroll-departure",
-        value: {
-          eventTime: at,
-          subjectKvk: r.uitlenerKvk,
-          person: { bsn: r.workerBsn },
-          stayMunicipalityCode: r.stayMunicipalityCode,
-          lastPayrollPeriodEnd: r.lastPeriodEnd,
+      reports.push({
+        finding: {
+          decisionReference: decision,
+          uitlenerKvk: r.uitlenerKvk,
+          workerBsn: r.workerBsn,
+          kind: "PAYROLL_DEPARTURE",
+          topic: "loonaangifte.payroll-departure",
+          municipalityCode: r.stayMunicipalityCode,
+          foundAt: at,
+        },
+        publication: {
+          topic: "loonaangifte.payroll-departure",
+          value: {
+            eventTime: at,
+            subjectKvk: r.uitlenerKvk,
+            person: { bsn: r.workerBsn },
+            stayMunicipalityCode: r.stayMunicipalityCode,
+            lastPayrollPeriodEnd: r.lastPeriodEnd,
+          },
         },
       });
     }
   }
   const signal = input.signalRaised ? null : unadmittedLending(rev, records, now);
+  const publish: Publication[] = reports.map((r) => r.publication);
   if (signal) publish.push(signal.publication);
-  return { admission: { ...rev, reviewedAt: at }, findings, signal: signal?.row ?? null, publish };
+  return {
+    admission: { ...rev, reviewedAt: at },
+    findings: reports.map((r) => r.finding),
+    reports,
+    signal: signal?.row ?? null,
+    publish,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

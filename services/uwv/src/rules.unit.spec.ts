@@ -264,7 +264,7 @@ describe("uwv: the polisadministratie and the feedbackcyclus loonaangifteketen",
       signalRaised: false,
       now,
     });
-    expect(again).toEqual({ admission: null, findings: [], signal: null, publish: [] });
+    expect(again).toEqual({ admission: null, findings: [], reports: [], signal: null, publish: [] });
   });
 
   it("ch. 6.1: wages declared for a period past the revocation's effective date raise one UNADMITTED_LENDING signal without persons", () => {
