@@ -146,14 +146,17 @@ export interface HousingInspection {
   violations: ViolationKind[];
 }
 
-/** A desk action the rules refuse: the rule and the fix. Never personal data in the message. */
+/**
+ * A desk action the rules refuse: the rule that refused it (the message) and how to fix the request (`fix`). The
+ * runtime answers it as a 400 problem with both. Never personal data.
+ */
 export class DeskRefusal extends Error {
   constructor(
     readonly rule: string,
     message: string,
     readonly fix: string,
   ) {
-    super(`${rule}: ${message} Fix: ${fix}`);
+    super(`${rule}: ${message}`);
     this.name = "DeskRefusal";
   }
 }

@@ -238,7 +238,8 @@ describe("file-report (ch. 2.1)", () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(DeskRefusal);
-      expect((e as Error).message).toMatch(/Fix:/);
+      expect((e as DeskRefusal).fix).toMatch(/report/);
+      expect((e as Error).message).toMatch(/^ch\. 2\.1 inspectiedatum:/);
       expect((e as Error).message).not.toContain(KVK);
     }
   });

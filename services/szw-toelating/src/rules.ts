@@ -197,14 +197,17 @@ export type Publication =
   | { topic: "wtta.admission-revoked"; value: JsonForm<AdmissionRevoked> }
   | { topic: "wtta.admission-refused"; value: JsonForm<AdmissionRefused> };
 
-/** A desk action the rules refuse: the rule that refused it and how to fix the request. Never personal data. */
+/**
+ * A desk action the rules refuse: the rule that refused it (the message) and how to fix the request (`fix`). The
+ * runtime answers it as a 400 problem with both. Never personal data.
+ */
 export class DeskRefusal extends Error {
   constructor(
     readonly rule: string,
     message: string,
     readonly fix: string,
   ) {
-    super(`${rule}: ${message} Fix: ${fix}`);
+    super(`${rule}: ${message}`);
     this.name = "DeskRefusal";
   }
 }

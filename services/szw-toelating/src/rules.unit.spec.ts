@@ -205,7 +205,9 @@ describe("grant-admission (ch. 2.1)", () => {
     } catch (e) {
       expect(e).toBeInstanceOf(DeskRefusal);
       const msg = (e as Error).message;
-      expect(msg).toMatch(/Fix:/);
+      expect(msg).toMatch(/^ch\. 2\.1 waarborgsom voorlopige toelating:/);
+      expect((e as DeskRefusal).fix).toMatch(/lodge € 50,000/);
+      expect((e as DeskRefusal).fix).not.toContain(KVK);
       expect(msg).not.toContain(KVK);
       expect(msg).not.toContain(TRADE_NAME);
     }
@@ -613,7 +615,7 @@ describe("refuse-application and revoke-admission (ch. 2.1)", () => {
     const now = at("2026-07-01T09:00:00Z");
     const base = { ...refuse, subjectKvk: KVK, tradeName: TRADE_NAME };
     expect(() => refuseApplication(base, { admissions: [a], refusals: [] }, now)).toThrow(
-      /revoke the admission/,
+      /no such application to refuse/,
     );
     const d = refuseApplication(
       { ...base, applicationKind: "DEFINITIVE", reasons: ["NEGATIVE_INSPECTION", "NEGATIVE_INSPECTION"] },
