@@ -17,8 +17,7 @@ import {
   waitFor,
 } from "@grondslag/infra";
 import { applyContracts, readCredential } from "@grondslag/provision";
-import type { TopicMap } from "@grondslag/schemas";
-import { createClient, DEV_ISSUER, ensureKeyPair, signToken, tokenSigner, type Client } from "@grondslag/sdk";
+import { DEV_ISSUER, ensureKeyPair, signToken } from "@grondslag/sdk";
 import { exportJWK, generateKeyPair } from "jose";
 import { AGENCIES, groupPrefixOf, processName, schemaOf } from "./agencies";
 import { chain, chainBsns } from "./chain";
