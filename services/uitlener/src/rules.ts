@@ -32,12 +32,14 @@ export type JsonForm<T> = T extends Date
       ? { [K in keyof T]: JsonForm<T[K]> }
       : T;
 
-/** A delivered value: the JSON form projected to the consumer's fields, so any field at any depth may be absent. */
-export type Delivered<T> = T extends readonly (infer U)[]
-  ? Delivered<U>[]
+type DeepPartial<T> = T extends readonly (infer U)[]
+  ? DeepPartial<U>[]
   : T extends object
-    ? { [K in keyof T]?: Delivered<T[K]> | null }
+    ? { [K in keyof T]?: DeepPartial<T[K]> | null }
     : T;
+
+/** A delivered value: the JSON form projected to the consumer's fields, so any field at any depth may be absent. */
+export type Delivered<T> = DeepPartial<JsonForm<T>>;
 
 export type AccidentReportedJson = JsonForm<AccidentReported>;
 export type AccidentNotifiedJson = JsonForm<AccidentNotified>;
