@@ -39,7 +39,10 @@ import {
   type SignalRow,
 } from "./rules";
 
-const config = (): NlaConfig => configFromEnv(process.env);
+// Read once, when the service loads: a bad value stops the start with the variable's name and the fix, instead of
+// failing every delivery later.
+const CONFIG: NlaConfig = configFromEnv(process.env);
+const config = (): NlaConfig => CONFIG;
 
 /** An instant column as an ISO string (the JSON form), whatever the session's time zone. */
 const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
