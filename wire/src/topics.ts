@@ -9,6 +9,7 @@
  * | `deliver.<party>.<topic>`    | one consumer's projected view                             | gateway         |
  * | `rejected.<party>`           | a party's refused ingress records, the reason in headers  | gateway         |
  * | `audit.log`                  | one audit record per COLLECT, DISCLOSE and REJECT         | gateway, others |
+ * | `deadletter.<party>`         | deliveries the party's own service could not handle       | the party       |
  *
  * Registry subjects follow the TopicNameStrategy: `<kafka topic>-value`.
  */
@@ -23,12 +24,14 @@ export const CANONICAL_PREFIX = "events.";
 export const DELIVERY_PREFIX = "deliver.";
 export const INGRESS_PREFIX = "ingress.";
 export const REJECTED_PREFIX = "rejected.";
+export const DEADLETTER_PREFIX = "deadletter.";
 /** Prefixes of the Kafka topics the gateway owns; a public name never starts with one. */
 export const INTERNAL_PREFIXES = [
   CANONICAL_PREFIX,
   DELIVERY_PREFIX,
   INGRESS_PREFIX,
   REJECTED_PREFIX,
+  DEADLETTER_PREFIX,
   "audit.",
 ] as const;
 
@@ -44,6 +47,8 @@ export function isPublicTopicName(name: string): boolean {
 export const canonicalTopic = (topic: string): string => `${CANONICAL_PREFIX}${topic}`;
 export const ingressTopic = (party: string): string => `${INGRESS_PREFIX}${party}`;
 export const rejectedTopic = (party: string): string => `${REJECTED_PREFIX}${party}`;
+/** A party's own dead letters: deliveries its service could not handle, with the reason (read and written by it alone). */
+export const deadLetterTopic = (party: string): string => `${DEADLETTER_PREFIX}${party}`;
 export const deliveryTopic = (party: string, topic: string): string => `${DELIVERY_PREFIX}${party}.${topic}`;
 /** The registry subject of a Kafka topic's values (TopicNameStrategy). */
 export const subjectOf = (kafkaTopic: string): string => `${kafkaTopic}-value`;
@@ -57,6 +62,7 @@ export type KafkaTopicName =
   | { kind: "ingress"; party: string }
   | { kind: "rejected"; party: string }
   | { kind: "delivery"; party: string; topic: string }
+  | { kind: "deadletter"; party: string }
   | { kind: "audit" };
 
 /**
@@ -74,6 +80,8 @@ export function parseKafkaTopic(name: string): KafkaTopicName | undefined {
   const rejected = rest(REJECTED_PREFIX);
   if (rejected !== undefined)
     return PARTY_ID.test(rejected) ? { kind: "rejected", party: rejected } : undefined;
+  const dead = rest(DEADLETTER_PREFIX);
+  if (dead !== undefined) return PARTY_ID.test(dead) ? { kind: "deadletter", party: dead } : undefined;
   const delivery = rest(DELIVERY_PREFIX);
   if (delivery !== undefined) {
     const segments = delivery.split(".");

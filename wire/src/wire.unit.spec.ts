@@ -11,6 +11,7 @@ import {
   parseKafkaTopic,
   parseTraceparent,
   rejectedTopic,
+  deadLetterTopic,
   subjectOf,
   topicOfSubject,
   toWire,
@@ -22,6 +23,7 @@ describe("topic names", () => {
     for (const party of ["uwv", "gemeente.0363", "uitlener.12345678"]) {
       expect(parseKafkaTopic(ingressTopic(party))).toEqual({ kind: "ingress", party });
       expect(parseKafkaTopic(rejectedTopic(party))).toEqual({ kind: "rejected", party });
+      expect(parseKafkaTopic(deadLetterTopic(party))).toEqual({ kind: "deadletter", party });
       expect(parseKafkaTopic(deliveryTopic(party, "arbo.accident-reported"))).toEqual({
         kind: "delivery",
         party,

@@ -6,6 +6,7 @@ import {
   INGRESS_PREFIX,
   REJECTED_PREFIX,
   canonicalTopic,
+  deadLetterTopic,
   deliveryTopic,
   ingressTopic,
   rejectedTopic,
@@ -190,6 +191,11 @@ export function desiredState(
 
   for (const user of users) {
     if (user === GATEWAY || user === AUDIT_SERVICE) continue;
+    // The party's own service parks what it could not handle here, with the reason, and replays it once the cause
+    // is fixed: only the party reads or writes it (its data, as delivered to it), kept for a month like refusals.
+    addTopic(deadLetterTopic(user), opts.partitions.rejected, 30 * DAY);
+    allow(user, "TOPIC", deadLetterTopic(user), "READ");
+    allow(user, "TOPIC", deadLetterTopic(user), "WRITE");
     if (topics.has(ingressTopic(user))) {
       if (producingNow.has(user)) allow(user, "TOPIC", ingressTopic(user), "WRITE");
       // A former producer may still read the refusals of what it sent: they hold only its own records.

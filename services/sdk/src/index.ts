@@ -19,6 +19,7 @@ export {
   type KafkaSubscriber,
   type KafkaSubscriberOptions,
   type KafkaSubscription,
+  type UndecodableRecord,
 } from "./subscriber";
 export { RefusalError, parseRetryAfter, refusalFromHeaders, refusalFromProblem } from "./errors";
 export {

@@ -66,11 +66,18 @@ export const packages = {
     why: "the SDK is all a party installs: it may import @grondslag/wire and nothing else from the repository",
     fix: "put the protocol fact it needs into @grondslag/wire",
   },
+  agency: {
+    dir: "services/agency",
+    may: ["schemas", "wire", "contracts", "kit", "http-kit", "sdk"],
+    tests: ["infra", "provision"],
+    why: "the agency runtime is a library every agency service uses: it never imports a service or the local stack",
+    fix: "take configuration as a parameter instead",
+  },
   scenario: {
     dir: "services/scenario",
     service: true,
     // `npm start`: it brings the stack up and provisions it, so it alone among the services uses infra at run time.
-    may: ["schemas", "wire", "contracts", "kit", "http-kit", "sdk", "infra", "provision"],
+    may: ["schemas", "wire", "contracts", "kit", "http-kit", "sdk", "agency", "infra", "provision"],
     tests: [],
     why: "services never import another service: the scenario drives the gateway over HTTP and Kafka, as a party does",
     fix: "use @grondslag/sdk (or @grondslag/wire) instead",
@@ -85,7 +92,7 @@ export const packages = {
 
 /** What every service may import (the scenario has its own entry above). */
 export const service = {
-  may: ["schemas", "wire", "contracts", "kit", "http-kit", "sdk"],
+  may: ["schemas", "wire", "contracts", "kit", "http-kit", "sdk", "agency"],
   tests: ["infra", "provision"],
   why: "services never import another service: they talk through topics and HTTP",
   fix: "move what both need into @grondslag/kit or @grondslag/wire",
