@@ -10,7 +10,10 @@ import type {
   RefusalRow,
 } from "./rules";
 
-export type Query = <R extends object = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
+export type Query = <R extends object = Record<string, unknown>>(
+  sql: string,
+  params?: unknown[],
+) => Promise<R[]>;
 
 /** Idempotent DDL for the service's own tables in schema `s`. */
 export function migrations(s: string): string[] {
@@ -129,7 +132,9 @@ function admissionOf(r: Row): AdmissionRow {
 }
 
 export async function loadAdmission(q: Query, s: string, kvk: string): Promise<AdmissionRow | undefined> {
-  const rows = await q<Row>(`SELECT ${ADMISSION_COLUMNS} FROM ${s}.admissions WHERE uitlener_kvk = $1`, [kvk]);
+  const rows = await q<Row>(`SELECT ${ADMISSION_COLUMNS} FROM ${s}.admissions WHERE uitlener_kvk = $1`, [
+    kvk,
+  ]);
   return rows[0] ? admissionOf(rows[0]) : undefined;
 }
 
@@ -197,9 +202,10 @@ function depositOf(r: Row): DepositRow {
 }
 
 export async function loadDeposit(q: Query, s: string, ref: string): Promise<DepositRow | undefined> {
-  const rows = await q<Row>(`SELECT ${DEPOSIT_COLUMNS} FROM ${s}.g_account_deposits WHERE deposit_reference = $1`, [
-    ref,
-  ]);
+  const rows = await q<Row>(
+    `SELECT ${DEPOSIT_COLUMNS} FROM ${s}.g_account_deposits WHERE deposit_reference = $1`,
+    [ref],
+  );
   return rows[0] ? depositOf(rows[0]) : undefined;
 }
 
@@ -245,7 +251,10 @@ function arrearsOf(r: Row): ArrearsRow {
 }
 
 export async function loadArrears(q: Query, s: string, ref: string): Promise<ArrearsRow | undefined> {
-  const rows = await q<Row>(`SELECT ${ARREARS_COLUMNS} FROM ${s}.arrears_signals WHERE signal_reference = $1`, [ref]);
+  const rows = await q<Row>(
+    `SELECT ${ARREARS_COLUMNS} FROM ${s}.arrears_signals WHERE signal_reference = $1`,
+    [ref],
+  );
   return rows[0] ? arrearsOf(rows[0]) : undefined;
 }
 
@@ -257,12 +266,26 @@ export async function loadArrearsOf(q: Query, s: string, uitlenerKvk: string): P
   return rows.map(arrearsOf);
 }
 
-export async function saveArrears(q: Query, s: string, a: ArrearsRow, outboxId: string | null): Promise<void> {
+export async function saveArrears(
+  q: Query,
+  s: string,
+  a: ArrearsRow,
+  outboxId: string | null,
+): Promise<void> {
   await q(
     `INSERT INTO ${s}.arrears_signals (signal_reference, uitlener_kvk, kinds, period_start, period_end,
        arrears_cents, signalled_at, outbox_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (signal_reference) DO NOTHING`,
-    [a.signalReference, a.uitlenerKvk, a.kinds, a.periodStart, a.periodEnd, a.arrearsCents, a.signalledAt, outboxId],
+    [
+      a.signalReference,
+      a.uitlenerKvk,
+      a.kinds,
+      a.periodStart,
+      a.periodEnd,
+      a.arrearsCents,
+      a.signalledAt,
+      outboxId,
+    ],
   );
 }
 
@@ -280,8 +303,14 @@ function reviewOf(r: Row): LiabilityReviewRow {
   };
 }
 
-export async function loadReviewsFor(q: Query, s: string, decisionReference: string): Promise<LiabilityReviewRow[]> {
-  const rows = await q<Row>(`SELECT * FROM ${s}.liability_reviews WHERE cause_reference = $1`, [decisionReference]);
+export async function loadReviewsFor(
+  q: Query,
+  s: string,
+  decisionReference: string,
+): Promise<LiabilityReviewRow[]> {
+  const rows = await q<Row>(`SELECT * FROM ${s}.liability_reviews WHERE cause_reference = $1`, [
+    decisionReference,
+  ]);
   return rows.map(reviewOf);
 }
 
@@ -312,10 +341,10 @@ export async function loadSignal(
   ref: string,
   kvk: string,
 ): Promise<ReceivedSignalRow | undefined> {
-  const rows = await q<Row>(`SELECT * FROM ${s}.lsi_signals WHERE signal_reference = $1 AND subject_kvk = $2`, [
-    ref,
-    kvk,
-  ]);
+  const rows = await q<Row>(
+    `SELECT * FROM ${s}.lsi_signals WHERE signal_reference = $1 AND subject_kvk = $2`,
+    [ref, kvk],
+  );
   const r = rows[0];
   return r
     ? {
