@@ -38,6 +38,18 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // `npm start -- --once` as a newcomer runs it: its gateway reads every party's ingress topic and its
+          // agencies every delivery topic of their parties, so it runs after the other projects, alone on the stack.
+          name: "chain",
+          include: ["test/**/*.chain.spec.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 180_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

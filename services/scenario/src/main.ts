@@ -17,11 +17,13 @@ import {
   waitFor,
 } from "@grondslag/infra";
 import { applyContracts, readCredential } from "@grondslag/provision";
-import type { TopicMap } from "@grondslag/schemas";
-import { createClient, DEV_ISSUER, ensureKeyPair, signToken, tokenSigner, type Client } from "@grondslag/sdk";
+import { DEV_ISSUER, ensureKeyPair, signToken } from "@grondslag/sdk";
 import { exportJWK, generateKeyPair } from "jose";
-import { countsOf, summary, type Flow } from "./report";
-import { runStep, steps } from "./steps";
+import { AGENCIES, groupPrefixOf, processName, schemaOf } from "./agencies";
+import { chain, chainBsns } from "./chain";
+import { runChain } from "./chain-run";
+import { deskClient, deskTokenOf, refusedAttempt, resetAgencies } from "./run-support";
+import { countsOf, runSummary, type Flow } from "./report";
 import { supervise, type Supervised } from "./supervisor";
 
 const PORT = 8088;
@@ -97,12 +99,22 @@ async function startServiceProcess(
 /** Set while the run waits for Ctrl-C after the scenario. */
 let waitingForCtrlC: (() => void) | undefined;
 /** What this run started, stopped in reverse order on exit or Ctrl-C. */
-const started: { gateway?: Supervised; audit?: Supervised; releaseStack?: () => Promise<void> } = {};
+const started: {
+  gateway?: Supervised;
+  audit?: Supervised;
+  agencies?: Supervised[];
+  releaseStack?: () => Promise<void>;
+} = {};
 async function stopStarted(): Promise<void> {
-  const { gateway, audit, releaseStack } = started;
+  const { gateway, audit, agencies, releaseStack } = started;
   started.gateway = undefined;
   started.audit = undefined;
+  started.agencies = undefined;
   started.releaseStack = undefined;
+  if (agencies?.length) {
+    progress(`stopping ${agencies.length} agency services …`);
+    await Promise.all(agencies.map((a) => a.stop()));
+  }
   if (gateway) {
     progress("stopping the gateway …");
     await gateway.stop();
@@ -128,6 +140,7 @@ async function main(once: boolean): Promise<number> {
   );
 
   const pseudonym = pseudonymKey();
+  const owner = databaseUrl(config.postgres);
   started.gateway = await startServiceProcess("gateway", BASE, "services/gateway/src/main.ts", {
     ...process.env,
     // The scenario signs its tokens with development keys, which the gateway accepts only in development on loopback.
@@ -146,7 +159,6 @@ async function main(once: boolean): Promise<number> {
   });
   // The audit service: audit.log into PostgreSQL as a role that may only INSERT and SELECT (the owner's
   // connection migrates it at start), hash-chained, with signed checkpoints; the auditors' API and page.
-  const owner = databaseUrl(config.postgres);
   // The store belongs to this stack's state: its checkpoint key and pseudonym key live in infra/.state. A fresh
   // state directory on a reused database (a new clone, a removed infra/.state) starts a store of its own, rather
   // than appending to chains whose checkpoints were signed with a key this run no longer has.
@@ -172,42 +184,57 @@ async function main(once: boolean): Promise<number> {
     CONTRACTS_DIR: path.join(REPO_ROOT, "contracts", "data"),
   });
 
-  // One trace for the whole run: every audit record of it carries this trace id.
-  const traceId = crypto.randomBytes(16).toString("hex");
-  const traceparent = () => `00-${traceId}-${crypto.randomBytes(8).toString("hex")}-01`;
-  // Each party talks to the bus through the client SDK, with tokens signed by its own (development) key.
-  const clients = new Map<string, Client<TopicMap>>();
-  const clientOf = async (party: string) => {
-    let client = clients.get(party);
-    if (!client) {
-      const { privateJwk } = await ensureKeyPair(KEYS_DIR, party);
-      client = createClient<TopicMap>({
-        baseUrl: BASE,
-        token: tokenSigner({ party, privateJwk, issuer: DEV_ISSUER, ttlSeconds: 300 }),
-      });
-      clients.set(party, client);
-    }
-    return client;
-  };
+  // The agencies: one process each, a fresh state for this run (see resetAgencies), then the chain.
+  const deskToken = deskTokenOf();
+  const ours = AGENCIES.filter(
+    (a) => livePid(path.join(SERVICES_DIR, `${processName(a)}.pid`)) === undefined,
+  );
+  await resetAgencies(config, catalogue, ours, { mailboxes: started.gateway !== undefined, owner });
+  progress(`starting ${ours.length} agency services (${ours.map(processName).join(", ")}) …`);
+  const agencyProcs = await Promise.all(
+    AGENCIES.map((a) =>
+      startServiceProcess(processName(a), `http://127.0.0.1:${a.port}`, `services/${a.service}/src/main.ts`, {
+        ...process.env,
+        GRONDSLAG_ENV: "development",
+        LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+        AGENCY_PARTY: a.party,
+        AGENCY_HOST: "127.0.0.1",
+        AGENCY_PORT: String(a.port),
+        GATEWAY_URL: BASE,
+        KAFKA_BROKERS: config.kafka.brokers.join(","),
+        AGENCY_KAFKA_PASSWORD: readCredential(CREDENTIALS_FILE, a.party),
+        DATABASE_URL: owner,
+        AGENCY_DB_SCHEMA: schemaOf(a),
+        AGENCY_GROUP_PREFIX: groupPrefixOf(a),
+        DESK_TOKEN: deskToken,
+        AGENCY_KEYS_DIR: KEYS_DIR,
+        AGENCY_POLL_SECONDS: "5",
+        AGENCY_OUTBOX_SWEEP_MS: "500",
+        CONTRACTS_DIR: path.join(REPO_ROOT, "contracts", "data"),
+      }),
+    ),
+  );
+  started.agencies = agencyProcs.filter((x): x is Supervised => x !== undefined);
 
-  out("\nThe scenario (after the seed: Jaarrapportage arbeidsmigranten 2023)\n");
-  const accepted: { eventId: string; expectedRecipients: number }[] = [];
-  let failures = 0;
-  for (const [i, step] of steps.entries()) {
-    const {
-      status,
-      detail,
-      accepted: event,
-    } = await runStep(await clientOf(step.party), catalogue, step, {
-      idempotencyKey: `scenario-${traceId}-${i}`,
-      traceparent: traceparent(),
-    });
-    if (event) accepted.push({ eventId: event.eventId, expectedRecipients: event.recipients.length });
-    const ok = status === step.expect;
-    if (!ok) failures++;
-    out(`  ${ok ? "✓" : "✗"} ${status} ${step.title}`);
-    if (status >= 300 || !ok) out(`        ${detail}`);
-  }
+  const desk = deskClient(deskToken);
+  const runStart = new Date(Date.now() - 1000);
+  out(
+    "\nThe chain: a temp agency loses its admission (after the seed, Jaarrapportage arbeidsmigranten 2023)\n",
+  );
+  const outcomes = await runChain(
+    chain(),
+    desk,
+    AGENCIES.map((a) => a.party),
+    out,
+  );
+  let failures = outcomes.filter((o) => !o.ok).length;
+
+  // One attempt the gateway must refuse: the temp agency that lost its admission asks for the Arbeidsinspectie's
+  // accident reports, which no contract lets it read.
+  out("\n  A deliberately refused attempt\n");
+  const refused = await refusedAttempt(BASE, KEYS_DIR);
+  out(`       ${refused.ok ? "✓" : "✗"} ${refused.line}`);
+  if (!refused.ok) failures++;
 
   // The auditor asks the audit service, as any auditor would: a token of its own, a purpose, every query recorded.
   const { privateJwk: auditorKey } = await ensureKeyPair(KEYS_DIR, AUDITOR);
@@ -227,60 +254,76 @@ async function main(once: boolean): Promise<number> {
     if (!res.ok) throw new Error(`audit service ${urlPath}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
+  const states = await Promise.all(AGENCIES.map((a) => desk.state(a.party)));
+  const accepted = states.flatMap((s) =>
+    s.outbox.filter((o) => o.state === "sent" || o.state === "published"),
+  );
+  const refusedRows = states.flatMap((s) => s.outbox.filter((o) => o.state === "refused"));
   progress("waiting until the audit service has stored every record of this run …");
-  const expected = {
-    COLLECT: accepted.length,
-    DISCLOSE: accepted.reduce((n, a) => n + a.expectedRecipients, 0),
-    REJECT: steps.filter((s) => s.expect >= 400).length,
-  };
+  const window = `from=${encodeURIComponent(runStart.toISOString())}`;
   let flows: Flow[] = [];
   const complete = await waitFor(
     "the audit service to store this run",
     async () => {
-      flows = (await ask<{ flows: Flow[] }>(`/flows?traceId=${traceId}`)).flows;
+      flows = (await ask<{ flows: Flow[] }>(`/flows?${window}`)).flows;
       const n = countsOf(flows);
-      return n.COLLECT >= expected.COLLECT && n.DISCLOSE >= expected.DISCLOSE && n.REJECT >= expected.REJECT
-        ? true
-        : undefined;
+      return n.COLLECT >= accepted.length && n.REJECT >= refusedRows.length + 1 ? true : undefined;
     },
     { timeoutMs: 60_000, progress },
   ).then(
     () => true,
     () => false,
   );
-  out("\nAudit summary of this run (from the audit service)\n");
-  out(summary(flows));
-  const rawBsns = steps.flatMap((s) =>
-    s.kind === "publish"
-      ? [...JSON.stringify(s.payload).matchAll(/"(?:bsn|workerBsn)":"(\d{9})"/g)].map((m) => m[1])
-      : [],
-  );
-  const exported = JSON.stringify(await ask<unknown>(`/export?traceId=${traceId}`));
-  const leaked = rawBsns.filter((b) => b && exported.includes(b)).length;
+  out("\nSummary of this run\n");
+  out(runSummary(flows, states, refused));
+  const exported = JSON.stringify(await ask<unknown>(`/export?${window}`));
+  const leaked = chainBsns().filter((b) => exported.includes(b)).length;
   out(`  raw BSNs in the stored audit records: ${leaked} (persons appear only as keyed pseudonyms)`);
-  const chain = await ask<{ verified: boolean; records: number; lastCheckpoint: { id: number } | null }>(
-    "/chain",
-  );
+  const chainStatus = await ask<{
+    verified: boolean;
+    records: number;
+    lastCheckpoint: { id: number } | null;
+  }>("/chain");
   out(
-    `  hash chains: ${chain.verified ? "verified" : "NOT VERIFIED"} (${chain.records} records stored, last signed checkpoint ${chain.lastCheckpoint ? `#${chain.lastCheckpoint.id}` : "none yet"})`,
+    `  hash chains: ${chainStatus.verified ? "verified" : "NOT VERIFIED"} (${chainStatus.records} records stored, last signed checkpoint ${chainStatus.lastCheckpoint ? `#${chainStatus.lastCheckpoint.id}` : "none yet"})`,
   );
   if (!complete) out("  ! not every expected record was stored within 60 s: see infra/.state/services/*.log");
+  if (process.env.SCENARIO_REPORT) {
+    fs.writeFileSync(
+      process.env.SCENARIO_REPORT,
+      JSON.stringify(
+        {
+          outcomes: outcomes.map((o) => ({ title: o.step.title, ok: o.ok, problems: o.problems })),
+          refused,
+          states,
+          flows,
+        },
+        null,
+        2,
+      ),
+    );
+  }
 
   // The token rides in the fragment, which the browser never sends to a server; it is valid for an hour.
   out(`\nAuditor page: ${AUDIT_BASE}/auditor#token=${await auditorToken(3600)}`);
-  const code = failures === 0 && complete && leaked === 0 && chain.verified ? 0 : 1;
+  const code = failures === 0 && complete && leaked === 0 && chainStatus.verified ? 0 : 1;
   if (code !== 0) {
     const why = [
-      failures > 0 ? `${failures} step(s) answered otherwise than expected` : "",
+      ...outcomes.flatMap((o) => o.problems),
+      refused.ok ? "" : `the refused attempt: ${refused.line}`,
       complete ? "" : "not every record of this run was stored in time",
       leaked > 0 ? `${leaked} raw BSN(s) in the stored audit records` : "",
-      chain.verified ? "" : "the audit store's hash chains do not verify",
+      chainStatus.verified ? "" : "the audit store's hash chains do not verify",
     ].filter(Boolean);
     out(`Scenario FAILED: ${why.join("; ")}`);
   }
   if (once) return code;
   out(`Gateway: ${BASE} (OpenAPI: ${BASE}/v1/openapi.json, metrics: ${BASE}/metrics)`);
   out(`Audit service: ${AUDIT_BASE} (OpenAPI: ${AUDIT_BASE}/v1/openapi.json). Verify its store:`);
+  out(
+    `Agencies (desk API, Authorization: Bearer $(cat infra/.state/desk-token)): ${AGENCIES.map((a) => `${a.party} :${a.port}`).join(", ")}`,
+  );
+  out('  e.g. curl -H "Authorization: Bearer $(cat infra/.state/desk-token)" http://127.0.0.1:8091/v1/state');
   out(
     `  AUDIT_DATABASE_URL='${owner}' AUDIT_DB_SCHEMA=${auditSchema} AUDIT_CHECKPOINT_KEY="$(cat ${path.relative(REPO_ROOT, path.join(STATE_DIR, "audit-checkpoint.private.jwk.json"))})" npm run -s audit:verify`,
   );

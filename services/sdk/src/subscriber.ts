@@ -69,7 +69,8 @@ export function createKafkaSubscriber<Topics extends TopicTypes = Record<string,
         eachMessage: async ({ topic: kafkaTopic, partition, message }) => {
           const eventId = header(message.headers, BUS_HEADERS.eventId);
           const undecodable = async (reason: string) => {
-            if (!s.onUndecodable) throw new Error(`undecodable delivery at ${partition}:${message.offset}: ${reason}`);
+            if (!s.onUndecodable)
+              throw new Error(`undecodable delivery at ${partition}:${message.offset}: ${reason}`);
             const headers: Record<string, string> = {};
             for (const name of Object.keys(message.headers ?? {})) {
               const v = header(message.headers, name);
@@ -94,7 +95,9 @@ export function createKafkaSubscriber<Topics extends TopicTypes = Record<string,
             // A passing refusal of the window (401, 429, 503) is not the record's fault: let kafkajs retry it. A schema
             // id the window does not know (404) or bytes that do not read are the record's.
             if ((err instanceof RefusalError && err.retriable) || !s.onUndecodable) throw err;
-            return undecodable(`its value does not decode: ${err instanceof Error ? err.message : String(err)}`);
+            return undecodable(
+              `its value does not decode: ${err instanceof Error ? err.message : String(err)}`,
+            );
           }
           await s.eachDelivery({
             eventId,
