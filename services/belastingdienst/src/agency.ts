@@ -52,6 +52,14 @@ function orRefuse<T extends { outcome: string }>(d: T | Refusal): T {
   return d as T;
 }
 
+/**
+ * Serialises what concerns one uitlener: a deposit recorded at the desk while its revocation is handled would
+ * otherwise see the admission still in force, and the revocation would not see the deposit.
+ */
+async function lockUitlener(ctx: AgencyContext, uitlenerKvk: string): Promise<void> {
+  await ctx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${ctx.schema}:uitlener:${uitlenerKvk}`]);
+}
+
 async function publishAll(ctx: AgencyContext, publications: readonly Publication[]): Promise<string[]> {
   const ids: string[] = [];
   for (const p of publications) {
@@ -76,6 +84,7 @@ export const agency = defineAgency({
   subscriptions: {
     "wtta.admission-granted": async (ctx, d) => {
       const { admission } = orPoison(recordAdmissionGranted(d.value));
+      await lockUitlener(ctx, admission.uitlenerKvk);
       await saveAdmission(ctx.query, ctx.schema, admission);
     },
     "wtta.admission-refused": async (ctx, d) => {
@@ -87,6 +96,7 @@ export const agency = defineAgency({
     },
     "wtta.admission-revoked": async (ctx, d) => {
       const kvkOf = d.value.subjectKvk ?? "";
+      await lockUitlener(ctx, kvkOf);
       const decision = orPoison(
         onAdmissionRevoked(
           d.value,
@@ -139,6 +149,7 @@ export const agency = defineAgency({
         signalReference: z.string().min(1).max(100).optional(),
       }),
       run: async (ctx, input) => {
+        await lockUitlener(ctx, input.uitlenerKvk);
         const reference =
           input.signalReference ?? arrearsReference(input.uitlenerKvk, input.periodStart, input.periodEnd);
         const decision = orRefuse(
@@ -170,6 +181,7 @@ export const agency = defineAgency({
         depositReference: z.string().min(1).max(100).optional(),
       }),
       run: async (ctx, input) => {
+        await lockUitlener(ctx, input.uitlenerKvk);
         const reference = input.depositReference ?? depositReference(input);
         const decision = orRefuse(
           recordDeposit(

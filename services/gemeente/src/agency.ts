@@ -59,8 +59,17 @@ import {
   saveViolation,
 } from "./store";
 
-/** The instance's own gemeentecode, from its party entry in the contracts. */
-function gemeentecode(ctx: AgencyContext): string {
+/**
+ * The instance's own gemeentecode, from its party entry in the contracts. Taking it also serialises the instance's
+ * handlers and desk actions (one municipality's traffic is small): a stay address recorded while a violation or a
+ * revocation is handled would otherwise miss its notice, and two addresses could both miss the occupancy count.
+ */
+async function gemeentecode(ctx: AgencyContext): Promise<string> {
+  await ctx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${ctx.schema}:gemeente`]);
+  return codeOf(ctx);
+}
+
+function codeOf(ctx: AgencyContext): string {
   const code = ctx.catalogue.parties[ctx.party]?.gemeentecode;
   if (!code) {
     throw new Error(
@@ -130,11 +139,12 @@ export const agency = defineAgency({
   migrations,
   subscriptions: {
     "wtta.admission-granted": async (ctx, d) => {
+      await gemeentecode(ctx);
       const decision = applicable(ctx, recordAdmissionGranted(d.value));
       if (decision) await saveAdmission(ctx.query, ctx.schema, decision.admission);
     },
     "wtta.admission-revoked": async (ctx, d) => {
-      const code = gemeentecode(ctx);
+      const code = await gemeentecode(ctx);
       const kvkOf = d.value.subjectKvk ?? "";
       const affected = await loadStaysOfEmployer(ctx.query, ctx.schema, kvkOf);
       const decision = applicable(
@@ -166,7 +176,7 @@ export const agency = defineAgency({
       await applyNotices(ctx, decision);
     },
     "huisvesting.violation-found": async (ctx, d) => {
-      const code = gemeentecode(ctx);
+      const code = await gemeentecode(ctx);
       const postalCode = normalisePostalCode(d.value.dwelling?.postalCode ?? "");
       const affected = await loadStaysAtPostalCode(ctx.query, ctx.schema, postalCode);
       const caseReference = d.value.caseReference ?? "";
@@ -194,17 +204,15 @@ export const agency = defineAgency({
       await applyNotices(ctx, decision);
     },
     "huisvesting.landlord-reported": async (ctx, d) => {
+      const code = await gemeentecode(ctx);
       const existing = d.value.reportReference
         ? await loadReport(ctx.query, ctx.schema, d.value.reportReference)
         : undefined;
-      const decision = applicable(
-        ctx,
-        onLandlordReported(d.value, { code: gemeentecode(ctx), existing }, ctx.now()),
-      );
+      const decision = applicable(ctx, onLandlordReported(d.value, { code, existing }, ctx.now()));
       if (decision?.outcome === "recorded") await saveReport(ctx.query, ctx.schema, decision.report);
     },
     "loonaangifte.registration-gap": async (ctx, d) => {
-      const code = gemeentecode(ctx);
+      const code = await gemeentecode(ctx);
       const bsn = d.value.worker?.bsn;
       const decision = applicable(
         ctx,
@@ -223,7 +231,7 @@ export const agency = defineAgency({
       }
     },
     "brp.stay-address-provided": async (ctx, d) => {
-      const code = gemeentecode(ctx);
+      const code = await gemeentecode(ctx);
       const bsn = d.value.person?.bsn ?? "";
       const postalCode = normalisePostalCode(d.value.stayAddress?.postalCode ?? "");
       const atPostalCode = await loadStaysAtPostalCode(ctx.query, ctx.schema, postalCode);
@@ -254,7 +262,7 @@ export const agency = defineAgency({
       if (decision.inspection) await saveInspection(ctx.query, ctx.schema, decision.inspection);
     },
     "lsi.signal-raised": async (ctx, d) => {
-      const code = gemeentecode(ctx);
+      const code = await gemeentecode(ctx);
       const bsns = (d.value.persons ?? [])
         .map((p) => p.bsn)
         .filter((b): b is string => typeof b === "string");
@@ -310,7 +318,7 @@ export const agency = defineAgency({
         notes: z.string().max(2000).nullable().optional(),
       }),
       run: async (ctx, input) => {
-        const code = gemeentecode(ctx);
+        const code = await gemeentecode(ctx);
         const decision = orRefuse(
           recordInspection(
             {
@@ -358,7 +366,7 @@ export const agency = defineAgency({
         description: z.string().min(1).max(4000),
       }),
       run: async (ctx, input) => {
-        const code = gemeentecode(ctx);
+        const code = await gemeentecode(ctx);
         const decision = orRefuse(
           meldpuntReport(
             input,
@@ -390,7 +398,7 @@ export const agency = defineAgency({
         effectiveDate: z.iso.date().optional(),
       }),
       run: async (ctx, input) => {
-        const code = gemeentecode(ctx);
+        const code = await gemeentecode(ctx);
         const investigation = await loadInvestigation(ctx.query, ctx.schema, input.investigationRef);
         const decision = orRefuse(
           completeInvestigation(
@@ -432,6 +440,7 @@ export const agency = defineAgency({
         contactAddress: z.string().max(200).optional(),
       }),
       run: async (ctx, input) => {
+        await gemeentecode(ctx);
         const { contact } = orRefuse(recordWorkerLanguage(input));
         await saveContact(ctx.query, ctx.schema, contact);
         return { language: contact.language, channel: contact.channel };
@@ -442,7 +451,7 @@ export const agency = defineAgency({
   state: async (ctx) => {
     const s = ctx.schema;
     return {
-      gemeentecode: gemeentecode(ctx),
+      gemeentecode: codeOf(ctx),
       admissions: await ctx.query(
         `SELECT uitlener_kvk AS "uitlenerKvk", trade_name AS "tradeName", admission_number AS "admissionNumber", status,
                 effective_date::text AS "effectiveDate"

@@ -1,6 +1,6 @@
 // The SVB's wiring: each handler validates what it needs, loads the state rows, calls its rule (src/rules.ts) and
 // applies the decision in the handler's one transaction (state rows, outbox).
-import { defineAgency, deskAction, DeskRefusal, Poison } from "@grondslag/agency";
+import { defineAgency, deskAction, DeskRefusal, Poison, type AgencyContext } from "@grondslag/agency";
 import { z } from "zod";
 import {
   onAdmissionRevoked,
@@ -42,6 +42,14 @@ function orRefuse<T extends { outcome: string }>(d: T | Refusal): T {
   return d as T;
 }
 
+/**
+ * Serialises what concerns one uitlener: a posting case recorded at the desk while the uitlener's revocation is
+ * handled would otherwise escape its review, and two cases for one worker could both pass the overlap check.
+ */
+async function lockUitlener(ctx: AgencyContext, uitlenerKvk: string): Promise<void> {
+  await ctx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${ctx.schema}:uitlener:${uitlenerKvk}`]);
+}
+
 export const agency = defineAgency({
   service: "svb",
   party: "svb",
@@ -50,10 +58,12 @@ export const agency = defineAgency({
   subscriptions: {
     "wtta.admission-granted": async (ctx, d) => {
       const { admission } = orPoison(recordAdmissionGranted(d.value));
+      await lockUitlener(ctx, admission.uitlenerKvk);
       await saveAdmission(ctx.query, ctx.schema, admission);
     },
     "wtta.admission-revoked": async (ctx, d) => {
       const kvk = d.value.subjectKvk ?? "";
+      await lockUitlener(ctx, kvk);
       const decision = orPoison(
         onAdmissionRevoked(
           d.value,
@@ -105,6 +115,7 @@ export const agency = defineAgency({
         a1Reference: z.string().min(1).max(100).optional(),
       }),
       run: async (ctx, input) => {
+        await lockUitlener(ctx, input.uitlenerKvk);
         const decision = orRefuse(
           recordPostingCase(
             input,
