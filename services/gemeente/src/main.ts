@@ -1,0 +1,3 @@
+import { agency } from "./agency";
+
+agency.main();
