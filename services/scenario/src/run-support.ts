@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadCatalogue, producerEntry, type Catalogue } from "@grondslag/contracts";
 import { kafkaClient, STATE_DIR, type StackConfig } from "@grondslag/infra";
+import { startGroupsAtEnd } from "@grondslag/infra/test";
 import type { Topic, TopicMap } from "@grondslag/schemas";
 import { createClient, DEV_ISSUER, ensureKeyPair, RefusalError, tokenSigner } from "@grondslag/sdk";
 import { deadLetterTopic, deliveryTopic, rejectedTopic } from "@grondslag/wire";
@@ -82,38 +83,23 @@ export async function resetAgencies(
   }
   const admin = kafkaClient(config.kafka).admin();
   await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const groups: [string, string][] = [];
-    for (const a of agencies) {
-      const prefix = groupPrefixOf(a);
-      for (const contract of Object.values(catalogue.topics)) {
-        if (!contract) continue;
-        const topic = deliveryTopic(a.party, contract.topic);
-        if (!existing.has(topic)) continue;
-        groups.push([`${prefix}.${contract.topic}`, topic]);
-        if (opts.mailboxes && a.transport === "http")
-          groups.push([`grondslag.gateway.http.${a.party}.${contract.topic}`, topic]);
-      }
-      if (existing.has(rejectedTopic(a.party))) groups.push([`${prefix}.rejected`, rejectedTopic(a.party)]);
-      if (existing.has(deadLetterTopic(a.party))) groups.push([`${prefix}.replay`, deadLetterTopic(a.party)]);
+  const existing = new Set(await admin.listTopics().finally(() => admin.disconnect()));
+  const groups: Record<string, string[]> = {};
+  for (const a of agencies) {
+    const prefix = groupPrefixOf(a);
+    for (const contract of Object.values(catalogue.topics)) {
+      if (!contract) continue;
+      const topic = deliveryTopic(a.party, contract.topic);
+      if (!existing.has(topic)) continue;
+      groups[`${prefix}.${contract.topic}`] = [topic];
+      if (opts.mailboxes && a.transport === "http")
+        groups[`grondslag.gateway.http.${a.party}.${contract.topic}`] = [topic];
     }
-    for (const [groupId, topic] of groups) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      await admin
-        .setOffsets({
-          groupId,
-          topic,
-          partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
-        })
-        .catch((err: unknown) => {
-          // A group someone else holds open (a gateway left running) keeps its offsets: say so and go on.
-          process.stderr.write(`  note: ${groupId} keeps its offsets (${(err as Error).message})\n`);
-        });
-    }
-  } finally {
-    await admin.disconnect();
+    if (existing.has(rejectedTopic(a.party))) groups[`${prefix}.rejected`] = [rejectedTopic(a.party)];
+    if (existing.has(deadLetterTopic(a.party))) groups[`${prefix}.replay`] = [deadLetterTopic(a.party)];
   }
+  // One offset commit per group, without joining it (a join would wait for a rebalance per group).
+  await startGroupsAtEnd(config, groups);
 }
 
 /**
