@@ -96,6 +96,8 @@ describe("gemeente.schiedam on PostgreSQL", () => {
         status: "PLANNED",
       }),
     ]);
+    // An experiment municipality verifies every address it is given (ch. 3, abo): one investigation per person.
+    expect(state.investigations?.filter((i) => i.cause === "STAY_ADDRESS_PROVIDED")).toHaveLength(7);
     expect(JSON.stringify(state)).not.toMatch(/2000\d{5}/);
   });
 
