@@ -27,16 +27,23 @@ export interface Reaction {
   holds: (state: AgencyState) => boolean;
 }
 
-/** One step of the chain: an operator's action at one agency's desk, and the reactions it must cause. */
+/**
+ * One step of the chain: an operator's action at one agency's desk (`action`), or an event a party without a service
+ * of its own publishes through the SDK (`publish`: RvIG), or nothing but the reactions to what came before; then the
+ * reactions it must cause.
+ */
 export interface ChainStep {
   title: string;
   party: string;
-  action: string;
-  input: unknown;
+  action?: string;
+  input?: unknown;
+  publish?: { topic: string; value: Record<string, unknown> };
   reactions: Reaction[];
 }
 
 export interface DeskClient {
+  /** Publishes as a party without an agency service of its own (the SDK over HTTP); resolves with the event id. */
+  publish(party: string, topic: string, value: Record<string, unknown>): Promise<string>;
   call(
     party: string,
     method: string,
@@ -102,13 +109,23 @@ export async function runChain(
   for (const [i, step] of steps.entries()) {
     const problems: string[] = [];
     out(`  ${String(i + 1).padStart(2)}. ${step.title}`);
-    out(`       → ${step.party} desk: ${step.action}`);
     const t0 = Date.now();
-    const r = await desk.call(step.party, "POST", `/v1/desk/${step.action}`, step.input);
-    if (r.status !== 200) {
-      const p = r.body as { code?: string; detail?: string };
-      problems.push(`${step.party} ${step.action}: ${r.status} ${p.code ?? ""} ${p.detail ?? ""}`);
-      out(`       ✗ ${r.status} ${p.code ?? ""}: ${p.detail ?? JSON.stringify(r.body)}`);
+    if (step.action) {
+      out(`       → ${step.party} desk: ${step.action}`);
+      const r = await desk.call(step.party, "POST", `/v1/desk/${step.action}`, step.input ?? {});
+      if (r.status !== 200) {
+        const p = r.body as { code?: string; detail?: string };
+        problems.push(`${step.party} ${step.action}: ${r.status} ${p.code ?? ""} ${p.detail ?? ""}`);
+        out(`       ✗ ${r.status} ${p.code ?? ""}: ${p.detail ?? JSON.stringify(r.body)}`);
+      }
+    } else if (step.publish) {
+      try {
+        await desk.publish(step.party, step.publish.topic, step.publish.value);
+        out(`       ⇢ ${step.party.padEnd(26)} published ${step.publish.topic.padEnd(32)} accepted`);
+      } catch (err) {
+        problems.push(`${step.party} publish ${step.publish.topic}: ${(err as Error).message}`);
+        out(`       ✗ ${step.party} publish ${step.publish.topic}: ${(err as Error).message}`);
+      }
     }
     for (const reaction of step.reactions) {
       const deadline = Date.now() + timeout;

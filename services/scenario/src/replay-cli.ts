@@ -11,7 +11,7 @@ if (!which || matches.length === 0) {
   );
   process.exit(2);
 }
-const desk = deskClient(deskTokenOf());
+const desk = deskClient(deskTokenOf(), { base: "http://127.0.0.1:8088", keysDir: "" });
 let failed = 0;
 for (const a of matches) {
   const before = await desk.call(a.party, "GET", "/v1/dead-letters").catch((err: unknown) => ({

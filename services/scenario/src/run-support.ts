@@ -1,9 +1,9 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import type { Catalogue } from "@grondslag/contracts";
+import { loadCatalogue, producerEntry, type Catalogue } from "@grondslag/contracts";
 import { kafkaClient, STATE_DIR, type StackConfig } from "@grondslag/infra";
-import type { TopicMap } from "@grondslag/schemas";
+import type { Topic, TopicMap } from "@grondslag/schemas";
 import { createClient, DEV_ISSUER, ensureKeyPair, RefusalError, tokenSigner } from "@grondslag/sdk";
 import { deadLetterTopic, deliveryTopic, rejectedTopic } from "@grondslag/wire";
 import pg from "pg";
@@ -18,7 +18,7 @@ export function deskTokenOf(): string {
   return fs.readFileSync(file, "utf8").trim();
 }
 
-export function deskClient(token: string): DeskClient {
+export function deskClient(token: string, bus: { base: string; keysDir: string }): DeskClient {
   const portOf = new Map(AGENCIES.map((a) => [a.party, a.port]));
   const call: DeskClient["call"] = async (party, method, urlPath, body) => {
     const port = portOf.get(party);
@@ -37,6 +37,20 @@ export function deskClient(token: string): DeskClient {
   };
   return {
     call,
+    async publish(party, topic, value) {
+      const { privateJwk } = await ensureKeyPair(bus.keysDir, party);
+      const client = createClient<Record<string, unknown>>({
+        baseUrl: bus.base,
+        token: tokenSigner({ party, privateJwk, issuer: DEV_ISSUER, ttlSeconds: 300 }),
+      });
+      const entry = producerEntry(loadCatalogue(), topic as Topic, party);
+      if (!entry) throw new Error(`${party} is no producer of ${topic} in force`);
+      const receipt = await client.publish(topic, value, {
+        grondslag: entry.grondslag,
+        purpose: entry.purposes[0] ?? "",
+      });
+      return receipt.eventId;
+    },
     async state(party) {
       const r = await call(party, "GET", "/v1/state");
       if (r.status !== 200) throw new Error(`${party} GET /v1/state: ${r.status} ${JSON.stringify(r.body)}`);
