@@ -1,5 +1,6 @@
+import { defineAgency } from "@grondslag/agency";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agency } from "./agency";
+import { agency, subscriptions } from "./agency";
 import { agencyOnPostgres, type OutboxRow } from "./agency.fixture";
 
 /**
@@ -25,14 +26,22 @@ const W = [
 type Rows = Record<string, Record<string, unknown>[]> & { gemeentecode: string };
 let schiedam: Awaited<ReturnType<typeof agencyOnPostgres>>;
 let horst: Awaited<ReturnType<typeof agencyOnPostgres>>;
+/** Schiedam as it will run once the payroll feedback cycle has a basis: subscribed to the registration gaps too. */
+let schiedamOnceInForce: Awaited<ReturnType<typeof agencyOnPostgres>>;
 
 beforeAll(async () => {
   schiedam = await agencyOnPostgres(agency, "gemeente.schiedam", () => NOW);
   horst = await agencyOnPostgres(agency, "gemeente.horst-aan-de-maas", () => NOW);
+  schiedamOnceInForce = await agencyOnPostgres(
+    defineAgency({ ...agency.spec, subscriptions }),
+    "gemeente.schiedam",
+    () => NOW,
+  );
 });
 afterAll(async () => {
   await schiedam?.close();
   await horst?.close();
+  await schiedamOnceInForce?.close();
 });
 
 function stayAddress(bsn: string, over: Record<string, unknown> = {}, employer = UITLENER) {
@@ -87,6 +96,8 @@ describe("gemeente.schiedam on PostgreSQL", () => {
         status: "PLANNED",
       }),
     ]);
+    // An experiment municipality verifies every address it is given (ch. 3, abo): one investigation per person.
+    expect(state.investigations?.filter((i) => i.cause === "STAY_ADDRESS_PROVIDED")).toHaveLength(7);
     expect(JSON.stringify(state)).not.toMatch(/2000\d{5}/);
   });
 
@@ -179,7 +190,12 @@ describe("gemeente.schiedam on PostgreSQL", () => {
     ]);
     const housing = state.workerNotices?.filter((n) => n.cause === "HOUSING_VIOLATION") ?? [];
     expect(housing).toHaveLength(6);
-    expect(housing.filter((n) => n.status === "PREPARED").map((n) => n.language)).toEqual(["pl", "ro"]);
+    expect(
+      housing
+        .filter((n) => n.status === "PREPARED")
+        .map((n) => n.language)
+        .sort(),
+    ).toEqual(["pl", "ro"]);
 
     await expect(
       schiedam.desk("record-inspection", {
@@ -229,7 +245,15 @@ describe("gemeente.schiedam on PostgreSQL", () => {
     expect(JSON.stringify(state)).not.toContain("Borg van drie maanden");
   });
 
-  it("ch. 3: no registration gap is delivered today; the handler turns one into an investigation whose finding Schiedam passes to BZK", async () => {
+  it("ch. 3: no registration gap is delivered today, so the municipality does not subscribe to them; once it may, the handler turns one into an investigation whose finding Schiedam passes to BZK", async () => {
+    expect(Object.keys(agency.spec.subscriptions).sort()).toEqual([
+      "brp.stay-address-provided",
+      "huisvesting.landlord-reported",
+      "huisvesting.violation-found",
+      "lsi.signal-raised",
+      "wtta.admission-granted",
+      "wtta.admission-revoked",
+    ]);
     const gap = {
       eventTime: "2026-06-15T07:00:00.000Z",
       subjectKvk: UITLENER,
@@ -242,11 +266,13 @@ describe("gemeente.schiedam on PostgreSQL", () => {
       "not delivered",
     );
     // As it would arrive once the feedback cycle has a basis (the gateway's projection is the whole view).
-    expect(await schiedam.deliverRaw("loonaangifte.registration-gap", gap, "uwv")).toBe("handled");
-    const opened = (await schiedam.state<Rows>()).investigations?.find((i) => i.cause === "REGISTRATION_GAP");
+    expect(await schiedamOnceInForce.deliverRaw("loonaangifte.registration-gap", gap, "uwv")).toBe("handled");
+    const opened = (await schiedamOnceInForce.state<Rows>()).investigations?.find(
+      (i) => i.cause === "REGISTRATION_GAP",
+    );
     expect(opened).toMatchObject({ task: "FIND_STAY_ADDRESS", status: "OPEN", aboutPerson: true });
 
-    const done = (await schiedam.desk("complete-investigation", {
+    const done = (await schiedamOnceInForce.desk("complete-investigation", {
       investigationRef: opened?.investigationRef,
       outcome: "ADDRESS_FOUND",
       stayAddress: {
@@ -259,7 +285,7 @@ describe("gemeente.schiedam on PostgreSQL", () => {
       effectiveDate: "2026-06-10",
     })) as { passedToBzk: boolean; outboxId: string };
     expect(done.passedToBzk).toBe(true);
-    const row = (await schiedam.outbox()).find((o) => o.id === done.outboxId)!;
+    const row = (await schiedamOnceInForce.outbox()).find((o) => o.id === done.outboxId)!;
     expect(row).toMatchObject({
       topic: "brp.stay-address-changed",
       grondslag: "brp-experiment-abo",
@@ -270,9 +296,9 @@ describe("gemeente.schiedam on PostgreSQL", () => {
         effectiveDate: "2026-06-10",
       },
     });
-    expect(schiedam.gatewayVerdict(row)).toEqual({ ok: true });
+    expect(schiedamOnceInForce.gatewayVerdict(row)).toEqual({ ok: true });
     await expect(
-      schiedam.desk("complete-investigation", {
+      schiedamOnceInForce.desk("complete-investigation", {
         investigationRef: opened?.investigationRef,
         outcome: "NO_FINDING",
       }),

@@ -110,7 +110,8 @@ export interface ContactRow {
   contactAddress: string | null;
 }
 
-export type InvestigationCause = "REGISTRATION_GAP" | "FREQUENT_MOVER" | "LSI_SIGNAL";
+export type InvestigationCause =
+  "REGISTRATION_GAP" | "STAY_ADDRESS_PROVIDED" | "FREQUENT_MOVER" | "LSI_SIGNAL";
 export type InvestigationTask =
   "FIND_STAY_ADDRESS" | "INVITE_RESIDENT_REGISTRATION" | "VERIFY_ADDRESS" | "LOCATE_DWELLINGS";
 export type InvestigationOutcome = "ADDRESS_FOUND" | "ADDRESS_CONFIRMED" | "NOT_STAYING" | "NO_FINDING";
@@ -401,12 +402,17 @@ export interface StayAddressDecision {
  * een overzicht op te vragen van ... wie het adres als tijdelijk verblijfsadres heeft opgegeven"; the LAA's signals
  * ("bijvoorbeeld het signaal veelverhuizers") "helpen om misstanden met betrekking tot de woonsituatie en
  * inschrijving van arbeidsmigranten te ontdekken"; ch. 6.1: "Gemeenten voeren huisvestingscontroles gericht op
- * BRP-signalen zoals adresfraude, vooral onaangekondigd uit".
+ * BRP-signalen zoals adresfraude, vooral onaangekondigd uit"; and ch. 3 (abo): the experiment municipalities "zijn
+ * begonnen met het bijhouden van de tijdelijke verblijfsadressen", "Voor de bruikbaarheid van de geregistreerde
+ * gegevens is het van belang dat er wordt gestreefd om ze actueel te houden".
  *
  * RvIG's stay address in the municipality is recorded (with the employer the person registered with). It completes
  * an open investigation looking for this person's address. A person provided at a third address within a year is
- * a frequent mover: an address investigation. A dwelling registered by MANY_ON_ONE_ADDRESS people or more gets one
- * unannounced housing inspection (not a second while one is planned). The same address again is a duplicate.
+ * a frequent mover: an address investigation (FREQUENT_MOVER). Otherwise an experiment municipality, while the
+ * experiment runs, opens an investigation to verify the address it was given (STAY_ADDRESS_PROVIDED: it keeps the
+ * temporary stay addresses current, and passes what it finds to BZK); another municipality records it only. A person
+ * already under investigation gets no second one. A dwelling registered by MANY_ON_ONE_ADDRESS people or more gets
+ * one unannounced housing inspection (not a second while one is planned). The same address again is a duplicate.
  */
 export function onStayAddressProvided(
   value: Delivered<StayAddressProvided>,
@@ -465,14 +471,18 @@ export function onStayAddressProvided(
   const recent = [...state.history, history].filter((h) => h.since >= windowStart && h.since <= stay.since);
   const distinct = recent.filter((h, i) => recent.findIndex((o) => sameDwelling(o, h)) === i);
   const stillOpen = open && !completed;
+  const frequentMover = distinct.length >= FREQUENT_MOVER.addresses;
+  const keepsAddresses = inBrpExperiment(state.code, isoDay(now));
   const opened: InvestigationRow | null =
-    distinct.length >= FREQUENT_MOVER.addresses && !stillOpen
+    !stillOpen && !completed && (frequentMover || keepsAddresses)
       ? {
           investigationRef: newRef("AO"),
           bsn: stay.bsn,
           employerKvk: stay.employerKvk,
-          cause: "FREQUENT_MOVER",
-          causeReference: `${distinct.length} addresses since ${windowStart}`,
+          cause: frequentMover ? "FREQUENT_MOVER" : "STAY_ADDRESS_PROVIDED",
+          causeReference: frequentMover
+            ? `${distinct.length} addresses since ${windowStart}`
+            : `${stay.postalCode} ${stay.houseNumber} since ${stay.since}`,
           task: "VERIFY_ADDRESS",
           status: "OPEN",
           outcome: null,

@@ -210,8 +210,23 @@ describe("RvIG's stay addresses (brp.stay-address-provided)", () => {
     expect(
       onStayAddressProvided(provided(BSN[0]), { ...noStayState, history: older }, refs(), NOW),
     ).toMatchObject({
+      opened: { cause: "STAY_ADDRESS_PROVIDED" },
+    });
+  });
+
+  it("ch. 3 (abo): an experiment municipality opens an investigation to verify each address it is given; after the experiment, or for a person already under investigation, it opens none", () => {
+    expect(onStayAddressProvided(provided(BSN[0]), noStayState, refs(), NOW)).toMatchObject({
+      opened: { cause: "STAY_ADDRESS_PROVIDED", task: "VERIFY_ADDRESS", bsn: BSN[0], employerKvk: UITLENER },
+    });
+    const after = new Date("2027-10-01T08:00:00.000Z");
+    expect(onStayAddressProvided(provided(BSN[0]), noStayState, refs(), after)).toMatchObject({
+      outcome: "recorded",
       opened: null,
     });
+    const open = openInvestigation({ task: "INVITE_RESIDENT_REGISTRATION" });
+    expect(
+      onStayAddressProvided(provided(BSN[0]), { ...noStayState, openForPerson: open }, refs(), NOW),
+    ).toMatchObject({ completed: null, opened: null });
   });
 
   it("ch. 3: the same address again is a duplicate; an address in another municipality is not ours; a missing address is poison", () => {
