@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { partiesMatching, producerEntry, type Catalogue } from "@grondslag/contracts";
+import { consumersOf, partiesMatching, producerEntry, type Catalogue } from "@grondslag/contracts";
 import { isTopic, type Topic } from "@grondslag/schemas";
 import {
   createClient,
@@ -648,6 +648,15 @@ export class AgencyRuntime {
     this.wakeRelay();
 
     for (const topic of Object.keys(this.spec.subscriptions) as Topic[]) {
+      // A topic whose consumer entry is not in force yet (a bill without a date) is not read: the gateway would
+      // refuse it. Its handler waits for the law; a restart after the entry takes effect reads it.
+      if (!this.readsNow(topic)) {
+        this.log.warn(
+          { topic },
+          `${this.party} may not read ${topic} now (no consumer entry in force): not subscribed`,
+        );
+        continue;
+      }
       if (this.spec.transport === "kafka") {
         const subscriber = createKafkaSubscriber<Record<string, unknown>>({
           kafka: this.kafka,
@@ -677,11 +686,19 @@ export class AgencyRuntime {
     for (const timer of this.spec.timers ?? []) this.loops.push(this.timerLoop(timer));
   }
 
+  /** Does a consumer entry in force now let this party read `topic`? */
+  readsNow(topic: Topic): boolean {
+    return consumersOf(this.catalogue, topic, this.clock()).some((d) => d.party.id === this.party);
+  }
+
   /** The consumer entry's purpose under which the party reads `topic` (the first one, in force now). */
   purposeOf(topic: Topic): string {
-    const entry = this.catalogue.topics[topic]?.consumers.find((e) =>
-      partiesMatching(this.catalogue, e.party).some((p) => p.id === this.party),
-    );
+    const inForce = consumersOf(this.catalogue, topic, this.clock()).find((d) => d.party.id === this.party);
+    const entry =
+      inForce?.entry ??
+      this.catalogue.topics[topic]?.consumers.find((e) =>
+        partiesMatching(this.catalogue, e.party).some((p) => p.id === this.party),
+      );
     if (!entry) {
       throw new Error(
         `${this.party} is no consumer of ${topic} in the contracts: remove the subscription or add a consumer entry`,
