@@ -28,6 +28,8 @@ export interface Flood {
   flood: { n: number; p50: number; p99: number; max: number };
   publishAck: { quiet: { p50: number; p99: number }; flood: { p50: number; p99: number } };
   goalMs: number;
+  failedPublishes: number;
+  firstFailure?: string;
 }
 
 export interface BenchReport {
@@ -111,6 +113,9 @@ export function table(report: BenchReport): string {
       `    ${`during ${f.floodEvents} reports`.padEnd(18)} p50 ${f.flood.p50.toFixed(0).padStart(5)} ms   p99 ${f.flood.p99.toFixed(0).padStart(5)} ms   (${f.flood.n} signals, flood drained in ${f.floodSeconds.toFixed(1)} s)`,
       `    publish's 202      quiet p99 ${f.publishAck.quiet.p99.toFixed(0)} ms, during the flood p99 ${f.publishAck.flood.p99.toFixed(0)} ms`,
       `    goal: p99 < ${f.goalMs} ms during the flood: ${f.flood.p99 < f.goalMs ? "met" : "NOT met"}`,
+      ...(f.failedPublishes > 0
+        ? [`    ${f.failedPublishes} signal publishes failed: ${f.firstFailure ?? ""}`]
+        : []),
     );
   }
   return `${lines.join("\n")}\n`;
