@@ -186,7 +186,7 @@ const payload = (topic: Topic, i: number) => {
 
 /**
  * The raw twin of a worker: kafkajs consume → produce, the same kit worker (batches per partition, offsets
- * committed after the write, 6 partitions at once) and the same batching producer (2 ms linger, 1000 records a flush, acks=all), the
+ * committed after the write, one partition at a time) and the same batching producer (2 ms linger, 1000 records a flush, acks=all), the
  * same number of records per event, and none of the gateway's work (no decoding, checks, audit or database).
  */
 async function twin(
@@ -210,10 +210,10 @@ async function twin(
     maxMessages: 1000,
     transactional: opts.transactional ?? false,
   });
-  // The gateway's worker settings (gateway.ts): 6 partitions at once, 256 KiB fetched per partition.
+  // The gateway's worker settings (gateway.ts): one partition at a time, 256 KiB fetched per partition.
   const worker = batchWorker({
     consumer: kafka.consumer({ groupId, allowAutoTopicCreation: false, maxBytesPerPartition: 256 * 1024 }),
-    partitionsConcurrently: 6,
+    partitionsConcurrently: 1,
     handle: async (batch) => {
       const out: TopicMessage[] = [];
       for (const m of batch.messages) {
@@ -759,7 +759,7 @@ async function main() {
   fs.writeFileSync(path.join(OUT, "ratios.svg"), chart(report));
   process.stdout.write(table(report));
   process.stdout.write(`\nwrote ${path.join(OUT, "results.json")} and ${path.join(OUT, "ratios.svg")}\n`);
-  if (failed) throw failed instanceof Error ? failed : new Error(String(failed));
+  if (failed) throw failed instanceof Error ? failed : new Error("a phase failed", { cause: failed });
 }
 
 /**
