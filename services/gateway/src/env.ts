@@ -51,6 +51,8 @@ export const gatewayEnv = baseEnv
       .default("grondslag.gateway"),
     /** The parties whose ingress topics this instance reads (default every producing party). */
     GATEWAY_INGRESS_PARTIES: commaList.optional(),
+    /** Partitions each Kafka worker handles at once (see GatewayConfig.partitionsConcurrently). */
+    GATEWAY_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).optional(),
     /** Per party and instance: requests per second and burst. `0` turns the limit off (benchmarks only). */
     GATEWAY_RATE_PER_SECOND: z.coerce.number().min(0).default(100),
     GATEWAY_RATE_BURST: z.coerce.number().int().min(1).default(200),

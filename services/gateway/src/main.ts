@@ -46,6 +46,9 @@ createService({
         groupPrefix: env.GATEWAY_GROUP_PREFIX,
         workers: env.GATEWAY_WORKERS,
         ...(env.GATEWAY_INGRESS_PARTIES ? { ingressParties: env.GATEWAY_INGRESS_PARTIES } : {}),
+        ...(env.GATEWAY_PARTITIONS_CONCURRENTLY
+          ? { partitionsConcurrently: env.GATEWAY_PARTITIONS_CONCURRENTLY }
+          : {}),
       },
       log,
       () => new Date(),

@@ -27,6 +27,10 @@ export async function startChildGateway(
     /** Another principal than the gateway's (with `workers: []`, since it may not read the gateway's topics). */
     kafkaUser?: string;
     workers?: ("delivery" | "ingress")[];
+    /** More of the operator's environment (rate limits, group prefix, ingress parties): set after the defaults. */
+    env?: Record<string, string>;
+    /** Extra Node options for the gateway's process (e.g. `--cpu-prof`). */
+    nodeArgs?: string[];
   } = {},
 ) {
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-child-keys-"));
@@ -56,11 +60,12 @@ export async function startChildGateway(
     ...(limits.streamKeepAliveSeconds
       ? { GATEWAY_STREAM_KEEPALIVE_SECONDS: String(limits.streamKeepAliveSeconds) }
       : {}),
+    ...opts.env,
   };
-  delete env.CONTRACTS_DIR;
+  if (!opts.env?.CONTRACTS_DIR) delete env.CONTRACTS_DIR;
   const child: ChildProcess = spawn(
     process.execPath,
-    [`--max-old-space-size=${opts.heapMb ?? 1024}`, "--import", "tsx", MAIN],
+    [`--max-old-space-size=${opts.heapMb ?? 1024}`, ...(opts.nodeArgs ?? []), "--import", "tsx", MAIN],
     { stdio: ["ignore", "pipe", "pipe"], env },
   );
   let stderr = "";
@@ -70,7 +75,11 @@ export async function startChildGateway(
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`child gateway did not start: ${stderr}`)), 90_000);
+    // A gateway that never says it listens is ended, never left behind.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`child gateway did not start: ${stderr}`));
+    }, 90_000);
     // The log stream (one JSON line per entry) is read to its end, so the pipe never fills; only its last 8 KB
     // are kept, for a failure's message. The kit's "listening" line names the URL.
     child.stdout?.on("data", (d: Buffer) => {

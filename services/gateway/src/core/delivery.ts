@@ -49,6 +49,8 @@ export interface DeliveryDeps {
   log: Logger;
   onDisclosure?: (d: { topic: string; recipient: string; grondslag: string }) => void;
   onFatal?: (err: Error) => void;
+  /** Partitions handled at once (batches of one partition stay in order); default 1. */
+  partitionsConcurrently?: number;
 }
 
 interface Planned {
@@ -222,7 +224,14 @@ export function createDelivery(deps: DeliveryDeps) {
   // A canonical record no view can be made of (only the gateway writes them, so this is a bug to look at) is
   // logged with its offset by the worker and skipped; a registry or bus outage is retried instead.
   const poison = () => Promise.resolve();
-  const worker = batchWorker({ consumer, handle, poison, log, onFatal: deps.onFatal });
+  const worker = batchWorker({
+    consumer,
+    handle,
+    poison,
+    log,
+    onFatal: deps.onFatal,
+    partitionsConcurrently: deps.partitionsConcurrently ?? 1,
+  });
   return {
     start: (topics: Topic[]) => worker.start(topics.map(canonicalTopic)),
     stop: worker.stop,

@@ -35,6 +35,8 @@ export interface IngressDeps {
   /** Largest record accepted, in bytes, before any decoding. */
   maxRecordBytes?: number;
   onFatal?: (err: Error) => void;
+  /** Partitions handled at once (batches of one partition stay in order); default 1. */
+  partitionsConcurrently?: number;
 }
 
 /**
@@ -243,7 +245,14 @@ export function createIngress(deps: IngressDeps) {
     await reject(party, [{ message, error }]);
   }
 
-  const worker = batchWorker({ consumer, handle, poison, log, onFatal: deps.onFatal });
+  const worker = batchWorker({
+    consumer,
+    handle,
+    poison,
+    log,
+    onFatal: deps.onFatal,
+    partitionsConcurrently: deps.partitionsConcurrently ?? 1,
+  });
   return {
     start: (parties: string[]) => worker.start(parties.map(ingressTopic)),
     stop: worker.stop,
