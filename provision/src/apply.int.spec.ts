@@ -34,19 +34,22 @@ describe("contracts:apply against the real stack", () => {
     const desired = desiredState(catalogue);
     const principals = new Set(desired.users.map((u) => `User:${u}`));
     expect(await managedAcls(admin, principals)).toEqual(desired.acls.map(aclKey).sort());
-    // UWV reads its own deliveries and rejections and writes its own ingress: nothing else.
+    // UWV reads its own deliveries and rejections, writes its own ingress, and reads and writes its own dead letters
+    // (its service parks what it cannot handle there): nothing else.
     expect(desired.acls.filter((a) => a.principal === "User:uwv").map(aclKey)).toEqual(
       expect.arrayContaining([
         "User:uwv WRITE TOPIC:LITERAL:ingress.uwv",
         "User:uwv READ TOPIC:LITERAL:rejected.uwv",
         "User:uwv READ TOPIC:LITERAL:deliver.uwv.arbo.accident-reported",
+        "User:uwv READ TOPIC:LITERAL:deadletter.uwv",
       ]),
     );
     expect(
       desired.acls
         .filter((a) => a.principal === "User:uwv" && a.operation === "WRITE")
-        .map((a) => a.resource),
-    ).toEqual(["ingress.uwv"]);
+        .map((a) => a.resource)
+        .sort(),
+    ).toEqual(["deadletter.uwv", "ingress.uwv"]);
     const topics = await admin.listTopics();
     for (const t of desired.topics) expect(topics).toContain(t.name);
 

@@ -79,7 +79,7 @@ export class Store {
   constructor(
     databaseUrl: string,
     readonly schema: string,
-    max = 5,
+    max = 3,
   ) {
     if (!SCHEMA_NAME.test(schema)) throw new Error(`"${schema}" is not a usable schema name`);
     this.pool = new pg.Pool({ connectionString: databaseUrl, max });

@@ -22,7 +22,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { AGENCIES, groupPrefixOf, processName, schemaOf } from "./agencies";
 import { chain, chainBsns } from "./chain";
 import { runChain } from "./chain-run";
-import { deskClient, deskTokenOf, refusedAttempt, resetAgencies } from "./run-support";
+import { deskClient, deskTokenOf, gatewayCaughtUp, refusedAttempt, resetAgencies } from "./run-support";
 import { countsOf, runSummary, type Flow } from "./report";
 import { supervise, type Supervised } from "./supervisor";
 
@@ -189,6 +189,7 @@ async function main(once: boolean): Promise<number> {
   const ours = AGENCIES.filter(
     (a) => livePid(path.join(SERVICES_DIR, `${processName(a)}.pid`)) === undefined,
   );
+  if (ours.length > 0) await gatewayCaughtUp(config, progress);
   await resetAgencies(config, catalogue, ours, { mailboxes: started.gateway !== undefined, owner });
   progress(`starting ${ours.length} agency services (${ours.map(processName).join(", ")}) …`);
   const agencyProcs = await Promise.all(

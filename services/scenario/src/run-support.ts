@@ -103,6 +103,59 @@ export async function resetAgencies(
 }
 
 /**
+ * Waits until the gateway's workers have read every canonical and ingress record written so far (their groups'
+ * committed offsets at the topics' ends). A shared stack holds what earlier runs or the test suite left: the gateway
+ * delivers that backlog first (nothing it acknowledged is skipped), and only then do this run's agencies start at the
+ * end of their delivery topics, so the chain's story is not mixed with it.
+ */
+export async function gatewayCaughtUp(
+  config: StackConfig,
+  progress: (line: string) => void,
+  timeoutMs = 180_000,
+): Promise<void> {
+  const admin = kafkaClient(config.kafka).admin();
+  await admin.connect();
+  try {
+    const all = await admin.listTopics();
+    const watch: [string, string[]][] = [
+      ["grondslag.gateway.deliver", all.filter((t) => t.startsWith("events."))],
+      ["grondslag.gateway.ingress", all.filter((t) => t.startsWith("ingress."))],
+    ];
+    const deadline = Date.now() + timeoutMs;
+    let reported = 0;
+    for (;;) {
+      let lag = 0;
+      for (const [groupId, topics] of watch) {
+        const committed = await admin.fetchOffsets({ groupId, topics });
+        for (const topic of topics) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const at = new Map(
+            (committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [
+              p.partition,
+              Number(p.offset),
+            ]),
+          );
+          for (const e of ends)
+            lag += Math.max(0, Number(e.high) - Math.max(at.get(e.partition) ?? 0, Number(e.low)));
+        }
+      }
+      if (lag === 0) return;
+      if (Date.now() > deadline) {
+        progress(`the gateway still has ${lag} records to read after ${timeoutMs / 1000} s: going on`);
+        return;
+      }
+      if (Date.now() - reported > 5_000) {
+        progress(`the gateway is delivering what the stack held before this run: ${lag} records to go …`);
+        reported = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
  * The deliberately refused attempt: the uitlener that lost its admission asks for the Arbeidsinspectie's accident
  * reports (injury and severity included), which no contract lets it read. The gateway must refuse it: 403
  * NOT_A_CONSUMER, recorded as a REJECT in the audit log.
