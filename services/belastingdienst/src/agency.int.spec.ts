@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agency } from "./agency";
-import { agencyOnPostgres } from "./agency.fixture";
+import { agencyOnPostgres } from "@grondslag/agency/testing";
 import { revocationSignalReference } from "./rules";
 
 /**

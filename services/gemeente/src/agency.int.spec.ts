@@ -1,7 +1,7 @@
 import { defineAgency } from "@grondslag/agency";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agency, subscriptions } from "./agency";
-import { agencyOnPostgres, type OutboxRow } from "./agency.fixture";
+import { agencyOnPostgres, type OutboxRow } from "@grondslag/agency/testing";
 
 /**
  * A municipality's wiring on the real PostgreSQL (and its dead-letter topic on the real Kafka), as Schiedam and as

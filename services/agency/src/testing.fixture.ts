@@ -1,4 +1,4 @@
-// Spec helper: this service's agency on the real PostgreSQL of the test stack, driven through the runtime's own
+// Spec helper for agency services: a service's agency on the real PostgreSQL of the test stack, driven through the runtime's own
 // transaction path (inbox, handler, outbox, dead letters on Kafka) without its transports. A delivery is made as the gateway makes it: the
 // contracts' delivery decision (consumer entry in force, row filter) and the party's projection of the event. What
 // the service publishes is judged as the gateway judges it before any I/O: the contract (producer entry, basis,
