@@ -3,6 +3,7 @@
 // write, events to publish) out. No I/O: src/agency.ts loads the state, calls these and applies what they return.
 //
 // The seed is the Jaarrapportage arbeidsmigranten 2023; each rule names its passage.
+import type { JsonForm as JsonForm_, Projected } from "@grondslag/agency";
 import {
   isValidKvk,
   type AdmissionGranted,
@@ -14,23 +15,10 @@ import {
   type TaxArrearsSignalled,
 } from "@grondslag/schemas";
 
-/** What a value looks like as JSON: timestamps are ISO instants, dates `YYYY-MM-DD`. */
-export type JsonOf<T> = T extends Date
-  ? string
-  : T extends readonly (infer U)[]
-    ? JsonOf<U>[]
-    : T extends object
-      ? { [K in keyof T]: JsonOf<T[K]> }
-      : T;
-
-/** A delivered value: the JSON form projected to the party's view, so any field at any depth may be absent. */
-export type Delivered<T> = T extends Date
-  ? string
-  : T extends readonly (infer U)[]
-    ? Delivered<U>[]
-    : T extends object
-      ? { [K in keyof T]?: Delivered<T[K]> }
-      : T;
+/** The JSON form of an event (timestamps as ISO instants, dates `YYYY-MM-DD`), and what a party receives:
+ * that form projected to its view, any field at any depth absent (the SDK's types, through the runtime). */
+export type JsonOf<T> = JsonForm_<T>;
+export type Delivered<T> = Projected<T>;
 
 /** A delivery the service cannot handle and never will: it goes to the dead-letter topic with the reason. */
 export interface Poison {

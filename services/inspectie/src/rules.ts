@@ -6,6 +6,7 @@
  * Sources: the seed (Jaarrapportage arbeidsmigranten 2023), ch. 2.1 (the admission's normenkader and the
  * inspectie-instellingen), ch. 4 (SNF and AKF, housing) and ch. 6.1 (unannounced inspections).
  */
+import type { JsonForm as JsonForm_, Projected } from "@grondslag/agency";
 import {
   isValidGemeentecode,
   isValidKvk,
@@ -26,23 +27,10 @@ import {
 // ---------------------------------------------------------------------------------------------------------------
 // JSON forms and dates
 
-/** The JSON form of an event as it travels (timestamps as ISO instants, dates as `YYYY-MM-DD`). */
-export type JsonForm<T> = T extends Date
-  ? string
-  : T extends (infer U)[]
-    ? JsonForm<U>[]
-    : T extends object
-      ? { [K in keyof T]: JsonForm<T[K]> }
-      : T;
-
-/** What a consumer receives: a projection, so every field (nested ones too) may be missing. */
-export type Delivered<T> = T extends Date
-  ? string
-  : T extends (infer U)[]
-    ? Delivered<U>[]
-    : T extends object
-      ? { [K in keyof T]?: Delivered<T[K]> | null }
-      : T;
+/** The JSON form of an event (timestamps as ISO instants, dates `YYYY-MM-DD`), and what a party receives:
+ * that form projected to its view, any field at any depth absent (the SDK's types, through the runtime). */
+export type JsonForm<T> = JsonForm_<T>;
+export type Delivered<T> = Projected<T>;
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 

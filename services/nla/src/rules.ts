@@ -7,6 +7,7 @@
  * Seed: the seed (Jaarrapportage arbeidsmigranten 2023), ch. 2.1 (toelatingsplicht and its supervision), ch. 2.3
  * (meld- en vergewisplicht, aanbeveling 2.1.G) and ch. 6 (LSI, AMU).
  */
+import type { JsonForm as JsonForm_, Projected } from "@grondslag/agency";
 import {
   isValidBsn,
   isValidGemeentecode,
@@ -28,21 +29,10 @@ import {
 // ---------------------------------------------------------------------------------------------------------------
 // What a party receives: the JSON form of the event (timestamps as ISO instants, dates as YYYY-MM-DD), projected.
 
-/** The JSON form of an event type: timestamps and dates are strings. */
-export type JsonForm<T> = T extends Date
-  ? string
-  : T extends readonly (infer U)[]
-    ? JsonForm<U>[]
-    : T extends object
-      ? { [K in keyof T]: JsonForm<T[K]> }
-      : T;
-type DeepPartial<T> = T extends readonly (infer U)[]
-  ? DeepPartial<U>[]
-  : T extends object
-    ? { [K in keyof T]?: DeepPartial<T[K]> }
-    : T;
-/** A delivered value: any field, at any depth, may be absent (the consumer's view is a projection). */
-export type Received<T> = DeepPartial<JsonForm<T>>;
+/** The JSON form of an event (timestamps as ISO instants, dates `YYYY-MM-DD`), and what a party receives:
+ * that form projected to its view, any field at any depth absent (the SDK's types, through the runtime). */
+export type JsonForm<T> = JsonForm_<T>;
+export type Received<T> = Projected<T>;
 
 /** A delivery that the service cannot use and never will: the wiring throws `Poison(reason)` with it. */
 export interface Refusal {

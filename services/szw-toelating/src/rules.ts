@@ -10,6 +10,7 @@
  * Where the seed leaves a number open, the rule names its choice as a constant below (a remedy period, how long a
  * report stays recent, the window for repeated housing violations).
  */
+import type { JsonForm as JsonForm_, Projected } from "@grondslag/agency";
 import {
   isValidGemeentecode,
   isValidKvk,
@@ -51,23 +52,10 @@ export const REPEAT_REPORT_WINDOW_MONTHS = 24;
 // ---------------------------------------------------------------------------------------------------------------
 // JSON forms and dates
 
-/** The JSON form of an event as it travels (timestamps as ISO instants, dates as `YYYY-MM-DD`). */
-export type JsonForm<T> = T extends Date
-  ? string
-  : T extends (infer U)[]
-    ? JsonForm<U>[]
-    : T extends object
-      ? { [K in keyof T]: JsonForm<T[K]> }
-      : T;
-
-/** What a consumer receives: a projection, so every field (nested ones too) may be missing. */
-export type Delivered<T> = T extends Date
-  ? string
-  : T extends (infer U)[]
-    ? Delivered<U>[]
-    : T extends object
-      ? { [K in keyof T]?: Delivered<T[K]> | null }
-      : T;
+/** The JSON form of an event (timestamps as ISO instants, dates `YYYY-MM-DD`), and what a party receives:
+ * that form projected to its view, any field at any depth absent (the SDK's types, through the runtime). */
+export type JsonForm<T> = JsonForm_<T>;
+export type Delivered<T> = Projected<T>;
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 

@@ -9,6 +9,7 @@
  *
  * Never put a BSN or a name in a refusal or a poison reason: they end up in logs, dead letters and HTTP answers.
  */
+import type { JsonForm as JsonForm_, Projected } from "@grondslag/agency";
 import {
   isValidBsn,
   isValidGemeentecode,
@@ -23,23 +24,10 @@ import {
   type ReturnVerified,
 } from "@grondslag/schemas";
 
-/** What a value looks like as JSON: timestamps as ISO instants, dates as `YYYY-MM-DD`. */
-export type JsonForm<T> = T extends Date
-  ? string
-  : T extends readonly (infer U)[]
-    ? JsonForm<U>[]
-    : T extends object
-      ? { [K in keyof T]: JsonForm<T[K]> }
-      : T;
-
-type DeepPartial<T> = T extends readonly (infer U)[]
-  ? DeepPartial<U>[]
-  : T extends object
-    ? { [K in keyof T]?: DeepPartial<T[K]> | null }
-    : T;
-
-/** A delivered value: the JSON form projected to the consumer's fields, so any field at any depth may be absent. */
-export type Delivered<T> = DeepPartial<JsonForm<T>>;
+/** The JSON form of an event (timestamps as ISO instants, dates `YYYY-MM-DD`), and what a party receives:
+ * that form projected to its view, any field at any depth absent (the SDK's types, through the runtime). */
+export type JsonForm<T> = JsonForm_<T>;
+export type Delivered<T> = Projected<T>;
 
 export type AccidentReportedJson = JsonForm<AccidentReported>;
 export type AccidentNotifiedJson = JsonForm<AccidentNotified>;

@@ -6,6 +6,7 @@
  * Seed: the seed (Jaarrapportage arbeidsmigranten 2023), ch. 2.3 (accidents of lent workers), ch. 3 (the
  * feedbackcyclus loonaangifteketen, aanbeveling 3.1.F; the four-month registration rule) and ch. 6 (LSI, AMU).
  */
+import type { JsonForm as JsonForm_, Projected } from "@grondslag/agency";
 import {
   isValidBsn,
   isValidGemeentecode,
@@ -23,21 +24,10 @@ import {
   type SignalRaised,
 } from "@grondslag/schemas";
 
-/** The JSON form of an event type: timestamps and dates are strings. */
-export type JsonForm<T> = T extends Date
-  ? string
-  : T extends readonly (infer U)[]
-    ? JsonForm<U>[]
-    : T extends object
-      ? { [K in keyof T]: JsonForm<T[K]> }
-      : T;
-type DeepPartial<T> = T extends readonly (infer U)[]
-  ? DeepPartial<U>[]
-  : T extends object
-    ? { [K in keyof T]?: DeepPartial<T[K]> }
-    : T;
-/** A delivered value: any field, at any depth, may be absent (UWV's view is a projection). */
-export type Received<T> = DeepPartial<JsonForm<T>>;
+/** The JSON form of an event (timestamps as ISO instants, dates `YYYY-MM-DD`), and what a party receives:
+ * that form projected to its view, any field at any depth absent (the SDK's types, through the runtime). */
+export type JsonForm<T> = JsonForm_<T>;
+export type Received<T> = Projected<T>;
 
 /** A delivery or desk input the service cannot use: the reason names the rule and the fix, never a BSN. */
 export interface Refusal {
