@@ -247,10 +247,11 @@ async function main(once: boolean): Promise<number> {
       ttlSeconds,
       now: new Date(),
     });
-  const ask = async <T>(urlPath: string): Promise<T> => {
+  // Verifying the chains reads the whole store, which grows with every run on a shared stack: give it time.
+  const ask = async <T>(urlPath: string, timeoutMs = 10_000): Promise<T> => {
     const res = await fetch(`${AUDIT_BASE}/v1${urlPath}`, {
       headers: { Authorization: `Bearer ${await auditorToken(300)}`, Doelbinding: "npm-start-overzicht" },
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) throw new Error(`audit service ${urlPath}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
