@@ -285,7 +285,7 @@ async function main(once: boolean): Promise<number> {
     verified: boolean;
     records: number;
     lastCheckpoint: { id: number } | null;
-  }>("/chain");
+  }>("/chain", 180_000);
   out(
     `  hash chains: ${chainStatus.verified ? "verified" : "NOT VERIFIED"} (${chainStatus.records} records stored, last signed checkpoint ${chainStatus.lastCheckpoint ? `#${chainStatus.lastCheckpoint.id}` : "none yet"})`,
   );
