@@ -128,5 +128,3 @@ export async function startAgency(
     },
   };
 }
-
-export const silent = pino({ level: "silent" });

@@ -13,7 +13,7 @@ import {
   type TokenSource,
   type UndecodableRecord,
 } from "@grondslag/sdk";
-import { BUS_HEADERS, deadLetterTopic, header } from "@grondslag/wire";
+import { BUS_HEADERS, deadLetterTopic } from "@grondslag/wire";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
@@ -70,6 +70,12 @@ const wait = (ms: number, signal: AbortSignal) =>
       { once: true },
     );
   });
+
+/** The dead letters as the desk shows them (no content: that is in the topic). */
+const deadLettersQuery = (schema: string) =>
+  `SELECT event_id AS "eventId", topic, reason, attempts, parked_at AS "parkedAt", replayed_at AS "replayedAt",
+          replay_outcome AS "replayOutcome"
+     FROM ${schema}.dead_letters ORDER BY parked_at`;
 
 class Stopping extends Error {
   constructor() {
@@ -242,13 +248,6 @@ export class AgencyRuntime {
           },
           { eventId: d.eventId, traceparent: d.traceparent },
         );
-        if (outcome === "handled") {
-          await this.store.query(
-            `UPDATE ${this.store.schema}.dead_letters SET replayed_at = now(), replay_outcome = 'handled'
-              WHERE event_id = $1 AND replayed_at IS NULL`,
-            [d.eventId],
-          );
-        }
         this.metrics.handled.inc({ topic: d.topic, outcome });
         return outcome;
       } catch (err) {
@@ -417,11 +416,12 @@ export class AgencyRuntime {
     const attempt = (letter.attempt ?? 1) + 1;
     if (letter.delivery) {
       const outcome = await this.handle(letter.delivery, attempt);
-      if (outcome === "duplicate") {
+      // Only the replay marks its letters (the live path pays nothing for them); one parked again keeps its row.
+      if (outcome !== "dead") {
         await this.store.query(
-          `UPDATE ${this.store.schema}.dead_letters SET replayed_at = now(), replay_outcome = 'duplicate'
+          `UPDATE ${this.store.schema}.dead_letters SET replayed_at = now(), replay_outcome = $2
             WHERE event_id = $1 AND replayed_at IS NULL`,
-          [letter.delivery.eventId],
+          [letter.delivery.eventId, outcome],
         );
       }
       return outcome;
@@ -578,11 +578,7 @@ export class AgencyRuntime {
                 caused_by AS "causedBy", created_at AS "createdAt"
            FROM ${s}.outbox ORDER BY seq`,
       );
-      const deadLetters = await q(
-        `SELECT event_id AS "eventId", topic, reason, attempts, parked_at AS "parkedAt", replayed_at AS "replayedAt",
-                replay_outcome AS "replayOutcome"
-           FROM ${s}.dead_letters ORDER BY parked_at`,
-      );
+      const deadLetters = await q(deadLettersQuery(s));
       const state = this.spec.state ? await this.spec.state(this.context(q)) : {};
       return {
         service: this.spec.service,
@@ -597,11 +593,7 @@ export class AgencyRuntime {
   }
 
   async deadLetters(): Promise<Record<string, unknown>[]> {
-    return this.store.query(
-      `SELECT event_id AS "eventId", topic, reason, attempts, parked_at AS "parkedAt", replayed_at AS "replayedAt",
-              replay_outcome AS "replayOutcome"
-         FROM ${this.store.schema}.dead_letters ORDER BY parked_at`,
-    );
+    return this.store.query(deadLettersQuery(this.store.schema));
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -767,7 +759,3 @@ export class AgencyRuntime {
     await Promise.allSettled([this.publisher?.close(), this.dlqProducer?.disconnect()]);
   }
 }
-
-/** The event id of a dead letter's record (its header), for tools. */
-export const deadLetterEventId = (headers: Record<string, unknown> | undefined) =>
-  header(headers as never, BUS_HEADERS.eventId);

@@ -217,7 +217,7 @@ async function main(once: boolean): Promise<number> {
   );
   started.agencies = agencyProcs.filter((x): x is Supervised => x !== undefined);
 
-  const desk = deskClient(deskToken, { base: BASE, keysDir: KEYS_DIR });
+  const desk = deskClient(deskToken, { base: BASE, keysDir: KEYS_DIR, catalogue });
   const runStart = new Date(Date.now() - 1000);
   out(
     "\nThe chain: a temp agency loses its admission (after the seed, Jaarrapportage arbeidsmigranten 2023)\n",

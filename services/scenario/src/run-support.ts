@@ -19,7 +19,10 @@ export function deskTokenOf(): string {
   return fs.readFileSync(file, "utf8").trim();
 }
 
-export function deskClient(token: string, bus: { base: string; keysDir: string }): DeskClient {
+export function deskClient(
+  token: string,
+  bus: { base: string; keysDir: string; catalogue?: Catalogue },
+): DeskClient {
   const portOf = new Map(AGENCIES.map((a) => [a.party, a.port]));
   const call: DeskClient["call"] = async (party, method, urlPath, body) => {
     const port = portOf.get(party);
@@ -44,7 +47,7 @@ export function deskClient(token: string, bus: { base: string; keysDir: string }
         baseUrl: bus.base,
         token: tokenSigner({ party, privateJwk, issuer: DEV_ISSUER, ttlSeconds: 300 }),
       });
-      const entry = producerEntry(loadCatalogue(), topic as Topic, party);
+      const entry = producerEntry(bus.catalogue ?? loadCatalogue(), topic as Topic, party);
       if (!entry) throw new Error(`${party} is no producer of ${topic} in force`);
       const receipt = await client.publish(topic, value, {
         grondslag: entry.grondslag,
