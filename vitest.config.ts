@@ -5,8 +5,8 @@ import { defineConfig } from "vitest/config";
 // afterwards only if it started it).
 /**
  * Run alone, after everything else: the bench's smoke run saturates both cores with a load generator for tens of
- * seconds, and the subscriptions spec bounds /healthz latency during an outage replay (it failed beside the other
- * specs' load on these two cores, never alone).
+ * seconds; the subscriptions spec bounds /healthz latency during an outage replay, and the ingress spec the gateway's
+ * RSS during a poisoned-record replay, bounds that other specs' load on two cores can push over.
  */
 const SOLO = [
   "services/gateway/src/bench.int.spec.ts",
