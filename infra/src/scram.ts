@@ -8,7 +8,7 @@ import { run } from "./proc";
 const CLASSES = path.join(CACHE_DIR, "tools");
 
 /** Compiles a tool once (and again when its source changes): running it from source costs ≈2 s a call. */
-async function compiled(tool: string): Promise<string> {
+export async function compiledTool(tool: string): Promise<string> {
   const source = path.join(INFRA_DIR, "kafka", `${tool}.java`);
   const cls = path.join(CLASSES, `${tool}.class`);
   if (!fs.existsSync(cls) || fs.statSync(cls).mtimeMs < fs.statSync(source).mtimeMs) {
@@ -23,7 +23,7 @@ async function compiled(tool: string): Promise<string> {
  */
 export async function adminTool(config: StackConfig, tool: string, commands: string[]): Promise<string> {
   await ensureKafkaJars(() => {});
-  const classes = await compiled(tool);
+  const classes = await compiledTool(tool);
   return run("java", ["-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", `${kafkaClasspath()}:${classes}`, tool], {
     input: commands.join("\n") + "\n",
     env: {

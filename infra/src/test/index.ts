@@ -283,3 +283,4 @@ export async function startGroupsAtEnd(
 }
 
 export { javaConsume, javaProduce, type JavaRun } from "./java-client";
+export { probeAccess, type Probe, type ProbeOp, type ProbeResult } from "./access-probe";
