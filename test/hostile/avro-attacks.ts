@@ -122,8 +122,27 @@ function attacksOn(seg: Segment, rest: Buffer): Attack[] {
         [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
         rest,
       );
+      if (seg.kind === "int")
+        add("int-out-of-range", "2^33 where Avro ints are 32 bits", varint(2 ** 33), rest);
+      else
+        add(
+          "long-past-2^53",
+          "2^60: beyond what a JavaScript number holds exactly",
+          [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+          rest,
+        );
+      if (seg.logical === "timestamp-millis")
+        add(
+          "timestamp-past-date-range",
+          "8.64e15 + 1 ms: past the last instant a Date holds",
+          varint(8.64e15 + 1),
+          rest,
+        );
+      if (seg.logical === "date")
+        add("date-past-date-range", "10^8 + 1 days: past the last day a Date holds", varint(1e8 + 1), rest);
       break;
     case "boolean":
+      add("boolean-not-0-or-1", "the byte 2, where Avro booleans are 0 or 1", [0x02], rest);
       break;
     case "enum": {
       const n = (seg.type as unknown as { symbols: string[] }).symbols.length;
