@@ -292,6 +292,10 @@ export function generateAvroCases(): IngressCase[] {
       bodyHex: "000000",
       expect: { code: "MALFORMED_RECORD", field: null },
     });
+    whole("tombstone", "no value at all (a Kafka tombstone)", {
+      bodyHex: null,
+      expect: { code: "MALFORMED_RECORD", field: null },
+    });
   }
   return cases;
 }

@@ -102,11 +102,20 @@ export function createIngress(deps: IngressDeps) {
       }
     }
     const value = message.value;
-    if (!value || value.length > maxBytes) {
+    if (!value || value.length === 0) {
+      // A tombstone is no event; it is not "too large" either.
+      return refuse(
+        malformed(
+          "the record has no value",
+          "send the event as the record's value, in the registry wire format",
+        ),
+      );
+    }
+    if (value.length > maxBytes) {
       return refuse(
         new GatewayError(
           "PAYLOAD_TOO_LARGE",
-          `record is empty or larger than ${maxBytes} bytes`,
+          `record is larger than ${maxBytes} bytes`,
           "send one event per record",
         ),
       );
