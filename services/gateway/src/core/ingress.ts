@@ -46,6 +46,7 @@ export interface IngressDeps {
  */
 export const ECHO_LIMITS = { headers: 32, valueBytes: 1024, totalBytes: 8 * 1024 } as const;
 const ECHO_DROPPED = "grondslag-echo-dropped";
+const INGRESS_IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 const VALUE_OMITTED = "grondslag-value-omitted";
 
 const malformed = (detail: string, fix: string, field?: string) =>
@@ -100,6 +101,18 @@ export function createIngress(deps: IngressDeps) {
           ),
         );
       }
+    }
+    const key = header(h, INGRESS_HEADERS.idempotencyKey);
+    if (key !== undefined && !INGRESS_IDEMPOTENCY_KEY.test(key)) {
+      // The same rule as over HTTP: the key is stored and indexed, so it is bounded.
+      return refuse(
+        new GatewayError(
+          "INVALID_REQUEST",
+          `header ${INGRESS_HEADERS.idempotencyKey} must be 1 to 255 printable ASCII characters`,
+          "use a UUID or your own stable reference for the event",
+          { field: INGRESS_HEADERS.idempotencyKey },
+        ),
+      );
     }
     const value = message.value;
     if (!value || value.length === 0) {
