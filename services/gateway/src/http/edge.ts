@@ -61,6 +61,40 @@ export function requestContext(log: Logger): RequestHandler {
   };
 }
 
+/**
+ * Headers that must come once. Node keeps the first Authorization, Host or Content-Type and drops the others
+ * without a word, so a request with two would be judged on one of them while a proxy in front may have judged it on
+ * the other (RFC 9110 §5.3; RFC 9112 §3.2: two Hosts are a 400).
+ */
+const SINGLETONS = ["authorization", "host", "content-type"] as const;
+
+export const singletonHeaders: RequestHandler = (req, _res, next) => {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] ?? "").toLowerCase();
+    if ((SINGLETONS as readonly string[]).includes(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  for (const name of SINGLETONS) {
+    if ((counts.get(name) ?? 0) < 2) continue;
+    if (name === "authorization") {
+      throw new GatewayError(
+        "UNAUTHENTICATED",
+        "the request has more than one Authorization header",
+        "Send one `Authorization: Bearer <token>` header.",
+      );
+    }
+    throw new GatewayError(
+      "INVALID_REQUEST",
+      `the request has more than one ${name} header`,
+      `Send one ${name} header.`,
+      {
+        field: name,
+      },
+    );
+  }
+  next();
+};
+
 const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
 
 export function authenticate(verifier: TokenVerifier): RequestHandler {
@@ -274,6 +308,14 @@ function asRefusal(err: unknown): unknown {
       );
       break;
     case undefined:
+      // The router's percent-decoding of a path parameter (`%C0%AE`) fails before any route runs.
+      if (err instanceof URIError) {
+        e = new GatewayError(
+          "INVALID_REQUEST",
+          "the path is not valid percent-encoded UTF-8",
+          "Percent-encode the path as UTF-8; topic names are plain ASCII, e.g. arbo.accident-reported.",
+        );
+      }
       break;
   }
   return e;
