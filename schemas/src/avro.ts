@@ -202,5 +202,41 @@ export const logicalTypes = {
  * (we only allow `["null", T]`, which is unambiguous), so values are plain objects that match the generated types.
  */
 export function typeForSchema(schema: AvroSchema): avro.Type {
-  return avro.Type.forSchema(schema as avro.Schema, { logicalTypes, wrapUnions: false });
+  return avro.Type.forSchema(schema as avro.Schema, {
+    logicalTypes,
+    wrapUnions: false,
+    typeHook: strictEnum,
+  });
+}
+
+type Hook = ((val: unknown, type: avro.Type) => void) | undefined;
+const Enum = avro.types.EnumType as unknown as new (schema: unknown, opts: unknown) => avro.Type;
+
+/**
+ * avsc looks an enum value up in a plain object (`_indices[val]`), so `"constructor"`, `"toString"` or
+ * `"__proto__"` pass its check and are written as whatever that lookup coerces to (the first symbol), and
+ * `["FATAL"]` passes as `"FATAL"`: an event with a made-up severity was collected as SERIOUS. Our enums take symbol
+ * strings only.
+ */
+class StrictEnumType extends Enum {
+  private has(val: unknown): val is string {
+    const indices = (this as unknown as { _indices: Record<string, number> })._indices;
+    return typeof val === "string" && Object.hasOwn(indices, val);
+  }
+  _check(val: unknown, _flags: unknown, hook: Hook): boolean {
+    const ok = this.has(val);
+    if (!ok && hook) hook(val, this);
+    return ok;
+  }
+  _write(tap: unknown, val: unknown): void {
+    if (!this.has(val)) throw new Error(`invalid ${this.name ?? "enum"}: not one of its symbols`);
+    (Enum.prototype as unknown as { _write(tap: unknown, val: unknown): void })._write.call(this, tap, val);
+  }
+}
+
+function strictEnum(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {
+  const s = schema as { type?: unknown };
+  return typeof s === "object" && s !== null && s.type === "enum"
+    ? new StrictEnumType(schema, opts)
+    : undefined;
 }

@@ -13,6 +13,7 @@ import {
   mapError,
   rateLimit,
   requestContext,
+  singletonHeaders,
   topicGuard,
 } from "./http/edge";
 import { openApiDocument } from "./http/openapi";
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(apiVersionHeader(apiVersion(doc)));
   app.use(httpMetrics(registry, { prefix: "gateway_http" }));
   app.use(requestContext(log));
+  app.use(singletonHeaders);
 
   const caller = [authenticate(verifier), rateLimit(limiter, rate?.perSecond ?? 0), topicGuard];
 

@@ -103,20 +103,42 @@ function minBytes(t: Type, depth = 0): number {
   }
 }
 
+/** The widest values our logical types can turn into a JavaScript `Date` (ECMAScript's ±8.64e15 ms). */
+const LOGICAL_BOUNDS: Readonly<Record<string, number>> = {
+  "logical:timestamp-millis": 8.64e15,
+  "logical:date": 1e8,
+};
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
+
 function walk(t: Type, c: Cursor, limits: AvroLimits, path: string, depth: number): void {
   if (depth > limits.maxDepth) throw new AvroGuardError(`nesting deeper than ${limits.maxDepth}`, path);
+  const bound = LOGICAL_BOUNDS[typeName(t)];
   const u = underlying(t);
   const any = u as unknown as Record<string, unknown>;
   const name = typeName(u);
   switch (name) {
     case "null":
       return;
-    case "boolean":
-      return skip(c, 1, path);
-    case "int":
-    case "long":
-      readLong(c, path);
+    case "boolean": {
+      // avsc reads any non-zero byte as true, so 0x02 would reach the canonical topic re-encoded as 0x01.
+      const b = c.buf[c.pos];
+      skip(c, 1, path);
+      if (b !== 0 && b !== 1) throw new AvroGuardError(`boolean byte ${b} is neither 0 nor 1`, path);
       return;
+    }
+    case "int":
+    case "long": {
+      const start = c.pos;
+      const n = readLong(c, path);
+      // An int is 32 bits (at most 5 varint bytes); a long must fit a JavaScript number exactly.
+      if (name === "int" && (c.pos - start > 5 || n < INT_MIN || n > INT_MAX))
+        throw new AvroGuardError("int outside 32 bits", path);
+      if (!Number.isSafeInteger(n)) throw new AvroGuardError("long beyond 2^53", path);
+      if (bound !== undefined && Math.abs(n) > bound)
+        throw new AvroGuardError(`${typeName(t).slice("logical:".length)} outside the range of a date`, path);
+      return;
+    }
     case "float":
       return skip(c, 4, path);
     case "double":

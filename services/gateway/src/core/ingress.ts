@@ -46,6 +46,7 @@ export interface IngressDeps {
  */
 export const ECHO_LIMITS = { headers: 32, valueBytes: 1024, totalBytes: 8 * 1024 } as const;
 const ECHO_DROPPED = "grondslag-echo-dropped";
+const INGRESS_IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 const VALUE_OMITTED = "grondslag-value-omitted";
 
 const malformed = (detail: string, fix: string, field?: string) =>
@@ -101,12 +102,33 @@ export function createIngress(deps: IngressDeps) {
         );
       }
     }
+    const key = header(h, INGRESS_HEADERS.idempotencyKey);
+    if (key !== undefined && !INGRESS_IDEMPOTENCY_KEY.test(key)) {
+      // The same rule as over HTTP: the key is stored and indexed, so it is bounded.
+      return refuse(
+        new GatewayError(
+          "INVALID_REQUEST",
+          `header ${INGRESS_HEADERS.idempotencyKey} must be 1 to 255 printable ASCII characters`,
+          "use a UUID or your own stable reference for the event",
+          { field: INGRESS_HEADERS.idempotencyKey },
+        ),
+      );
+    }
     const value = message.value;
-    if (!value || value.length > maxBytes) {
+    if (!value || value.length === 0) {
+      // A tombstone is no event; it is not "too large" either.
+      return refuse(
+        malformed(
+          "the record has no value",
+          "send the event as the record's value, in the registry wire format",
+        ),
+      );
+    }
+    if (value.length > maxBytes) {
       return refuse(
         new GatewayError(
           "PAYLOAD_TOO_LARGE",
-          `record is empty or larger than ${maxBytes} bytes`,
+          `record is larger than ${maxBytes} bytes`,
           "send one event per record",
         ),
       );

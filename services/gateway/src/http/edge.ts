@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
 import type { Logger } from "pino";
 import { bodyParserFailure, routeTemplate, type ProblemMapping } from "@grondslag/http-kit/http";
@@ -59,6 +60,40 @@ export function requestContext(log: Logger): RequestHandler {
     next();
   };
 }
+
+/**
+ * Headers that must come once. Node keeps the first Authorization, Host or Content-Type and drops the others
+ * without a word, so a request with two would be judged on one of them while a proxy in front may have judged it on
+ * the other (RFC 9110 §5.3; RFC 9112 §3.2: two Hosts are a 400).
+ */
+const SINGLETONS = ["authorization", "host", "content-type"] as const;
+
+export const singletonHeaders: RequestHandler = (req, _res, next) => {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] ?? "").toLowerCase();
+    if ((SINGLETONS as readonly string[]).includes(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  for (const name of SINGLETONS) {
+    if ((counts.get(name) ?? 0) < 2) continue;
+    if (name === "authorization") {
+      throw new GatewayError(
+        "UNAUTHENTICATED",
+        "the request has more than one Authorization header",
+        "Send one `Authorization: Bearer <token>` header.",
+      );
+    }
+    throw new GatewayError(
+      "INVALID_REQUEST",
+      `the request has more than one ${name} header`,
+      `Send one ${name} header.`,
+      {
+        field: name,
+      },
+    );
+  }
+  next();
+};
 
 const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
 
@@ -152,12 +187,46 @@ export function checkIdempotencyKey(value: unknown, field: string): string | und
   return value;
 }
 
+/** An escaped UTF-16 surrogate (`\ud800`) preceded by an even number of backslashes, so really an escape. */
+const SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+/** Well-formed pairs only: a high surrogate escape directly followed by a low one. */
+const LONE_SURROGATE =
+  /(?<!\\)(?:\\\\)*(?:\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})/;
+
+class InvalidText extends Error {
+  readonly type = "entity.verify.failed";
+}
+
+/**
+ * JSON text is UTF-8 (RFC 8259 §8.1), and every string in it names Unicode characters. Without this check the
+ * body parser decodes each invalid byte (and each unpaired `\ud800` escape) as U+FFFD: the event the gateway
+ * collects is then not the one the party sent, and its refusal would name nothing. Checked on the raw bytes after
+ * any Content-Encoding, before parsing; the surrogate scan runs only when an escaped surrogate occurs at all.
+ */
+function verifyText(_req: unknown, _res: unknown, buf: Buffer): void {
+  if (!isUtf8(buf)) throw new InvalidText("the body is not valid UTF-8");
+  if (!buf.includes("\\u")) return;
+  const text = buf.toString("utf8");
+  if (SURROGATE_ESCAPE.test(text) && LONE_SURROGATE.test(text)) {
+    throw new InvalidText("the body escapes a UTF-16 surrogate that has no pair");
+  }
+}
+
 /** A JSON body of at most `limit` bytes: 415 for another media type, 413 past the limit (checked while reading). */
 export function jsonBody(limit: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     const is = req.is(["application/json", "application/*+json"]);
-    if (is === null) {
+    // `Content-Length: 0` counts as a body to type-is, and body-parser reads it as `{}`.
+    if (is === null || req.get("content-length") === "0") {
       throw new GatewayError("INVALID_REQUEST", "a JSON body is required", "Send the body as JSON.");
+    }
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.get("content-type") ?? "")?.[1];
+    if (is !== false && charset !== undefined && charset.toLowerCase() !== "utf-8") {
+      throw new GatewayError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `charset ${charset.slice(0, 40)} is not accepted`,
+        "Send the body as UTF-8 JSON (`Content-Type: application/json` or `; charset=utf-8`).",
+      );
     }
     if (is === false) {
       throw new GatewayError(
@@ -170,7 +239,12 @@ export function jsonBody(limit: number): RequestHandler[] {
   };
   return [
     requireJson,
-    express.json({ limit, strict: true, type: ["application/json", "application/*+json"] }),
+    express.json({
+      limit,
+      strict: true,
+      type: ["application/json", "application/*+json"],
+      verify: verifyText,
+    }),
   ];
 }
 
@@ -215,18 +289,33 @@ function asRefusal(err: unknown): unknown {
     case "malformed":
       e = new GatewayError(
         "INVALID_REQUEST",
-        "the body is not valid JSON",
-        "Send the body as one JSON value.",
+        err instanceof InvalidText ? err.message : "the body is not valid JSON",
+        err instanceof InvalidText ? "Send the body as UTF-8 JSON." : "Send the body as one JSON value.",
+      );
+      break;
+    case "undecodable":
+      e = new GatewayError(
+        "INVALID_REQUEST",
+        "the body does not decompress with its Content-Encoding",
+        "Compress the body with the encoding you name (gzip, deflate or br), or send it uncompressed.",
       );
       break;
     case "unsupported":
       e = new GatewayError(
         "UNSUPPORTED_MEDIA_TYPE",
         "the body's charset or content encoding is not supported",
-        "Send UTF-8 JSON, uncompressed or gzip/deflate.",
+        "Send UTF-8 JSON, uncompressed or gzip, deflate or br.",
       );
       break;
     case undefined:
+      // The router's percent-decoding of a path parameter (`%C0%AE`) fails before any route runs.
+      if (err instanceof URIError) {
+        e = new GatewayError(
+          "INVALID_REQUEST",
+          "the path is not valid percent-encoded UTF-8",
+          "Percent-encode the path as UTF-8; topic names are plain ASCII, e.g. arbo.accident-reported.",
+        );
+      }
       break;
   }
   return e;

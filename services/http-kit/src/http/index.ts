@@ -79,11 +79,20 @@ export function problemHandler(options: {
   };
 }
 
-/** What body-parser's errors mean, so each service can map them onto its own codes. */
-export type BodyParserFailure = "too-large" | "malformed" | "unsupported";
+/**
+ * What body-parser's errors mean, so each service can map them onto its own codes. `undecodable`: a body that
+ * does not decompress with its Content-Encoding (body-parser passes zlib's error on with status 400 but no type).
+ */
+export type BodyParserFailure = "too-large" | "malformed" | "unsupported" | "undecodable";
 
 export function bodyParserFailure(err: unknown): BodyParserFailure | undefined {
-  if (typeof err !== "object" || err === null || !("type" in err)) return undefined;
+  if (typeof err !== "object" || err === null) return undefined;
+  if (!("type" in err)) {
+    const { status, code } = err as { status?: unknown; code?: unknown };
+    return status === 400 && typeof code === "string" && /^(Z_|ERR__ERROR)/.test(code)
+      ? "undecodable"
+      : undefined;
+  }
   switch (err.type) {
     case "entity.too.large":
       return "too-large";

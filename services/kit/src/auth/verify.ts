@@ -39,6 +39,8 @@ export interface TokenVerifier {
   verify(token: string): Promise<Caller>;
 }
 
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 const FIX =
   "Send `Authorization: Bearer <token>` with a JWT signed by your party's registered key (EdDSA or ES256), " +
   "carrying sub (your party id), iss, aud, iat, exp (at most one hour after iat) and jti.";
@@ -57,6 +59,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const cache = new Map<string, { caller: Caller; until: number }>();
 
   async function verifyUncached(token: string): Promise<{ caller: Caller; exp: number }> {
+    // A compact JWS is three base64url segments without padding (RFC 7515 §2): jose would also take `==` after
+    // the signature, so one token would have many spellings.
+    if (!COMPACT_JWS.test(token)) throw refuse("the token is not a well-formed JWT");
     let alg: unknown;
     let sub: unknown;
     try {
