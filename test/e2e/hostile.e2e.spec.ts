@@ -582,7 +582,7 @@ describe("the hostile input corpus against the real gateway", () => {
     // Every refusal is audited too: a REJECT with the same reason code, for the party that wrote it.
     const rejectOf = (id: string) =>
       audits.find((a) => a.traceId === traceOf(id).traceId && a.action === "REJECT");
-    await until("a REJECT audit record for every refused ingress record", 30_000, () =>
+    await until("a REJECT audit record for every refused ingress record", 90_000, () =>
       refusedIds.every((id) => rejectOf(id) !== undefined),
     ).catch(() => undefined);
     const ms = performance.now() - t0;

@@ -13,6 +13,7 @@ import { openApiDocument } from "@grondslag/gateway/openapi";
 import { databaseUrl, type StackConfig } from "@grondslag/infra";
 import { dropDbSchema, startGroupsAtEnd, uniqueDbSchema, uniqueName } from "@grondslag/infra/test";
 import { createResponseValidator } from "@grondslag/http-kit/testing";
+import { refuseMalformedHttp } from "@grondslag/kit";
 import { readCredential } from "@grondslag/provision";
 import pino from "pino";
 
@@ -107,7 +108,7 @@ export async function startGateway(stack: StackConfig, credentialsFile: string, 
   const servers: Server[] = [];
   /** Another HTTP app over the same core (e.g. with a tight rate limit), on an ephemeral port; stopped at stop(). */
   async function listen(overrides: Partial<Parameters<typeof createApp>[0]> = {}): Promise<string> {
-    const server = createApp({ ...appDeps, ...overrides }).listen(0, "127.0.0.1");
+    const server = refuseMalformedHttp(createApp({ ...appDeps, ...overrides }).listen(0, "127.0.0.1"));
     servers.push(server);
     await new Promise<void>((resolve) => server.once("listening", () => resolve()));
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -167,9 +167,52 @@ export function createService<S extends z.ZodType<z.infer<typeof baseEnv>>>(spec
   return { start, main };
 }
 
+/**
+ * What Node's HTTP parser refuses before any route runs (a bare CR or LF in a header, two Content-Lengths, a
+ * Content-Length beside Transfer-Encoding, headers over 16 KiB) gets a problem+json answer naming the rule and the
+ * fix, like every other refusal, instead of Node's bare `400 Bad Request`; then the connection is closed, since
+ * nothing after an unparsable request can be trusted to start where the parser thinks it does.
+ */
+export function refuseMalformedHttp(server: Server): Server {
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    // A peer that went away, or a socket already answered: nothing to say to anyone.
+    if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+    const timedOut = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    const status = tooLarge ? 431 : timedOut ? 408 : 400;
+    const body = JSON.stringify({
+      type: problemType("INVALID_REQUEST"),
+      title: errorCodes.INVALID_REQUEST.title,
+      status,
+      code: "INVALID_REQUEST",
+      detail: tooLarge
+        ? "the request's headers exceed 16 KiB"
+        : timedOut
+          ? "the request was not complete in time"
+          : `the request is not valid HTTP/1.1 (${err.code ?? "parse error"})`,
+      fix: tooLarge
+        ? "send smaller headers: a token and the documented headers fit in a few KiB"
+        : "send one well-formed HTTP/1.1 request: header values without CR, LF or NUL, one Content-Length or chunked Transfer-Encoding, not both",
+    });
+    const reason = tooLarge
+      ? "Request Header Fields Too Large"
+      : timedOut
+        ? "Request Timeout"
+        : "Bad Request";
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
+}
+
 function listen(app: Express, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = refuseMalformedHttp(app.listen(port, host));
     server.once("listening", () => resolve(server));
     server.once("error", reject);
   });
