@@ -10,3 +10,10 @@ export { SERVICES_DIR } from "./stack";
 export { isAlive, livePid, startDetached } from "./proc";
 export { STATE_DIR, REPO_ROOT } from "./paths";
 export { kafkaClient, type KafkaClient } from "./client";
+export {
+  freePorts,
+  PRIVATE_STACKS_DIR,
+  startPrivateStack,
+  type PrivateStack,
+  type PrivateStackOptions,
+} from "./private-stack";

@@ -162,6 +162,10 @@ function serverProperties(layout: KafkaLayout, node: KafkaNode, password: string
           // The cleaner (compacted __consumer_offsets) allocates this buffer on the heap: 128 MB by default, more
           // than a cluster node's modest heap should give it (measured in infra/README.md).
           "log.cleaner.dedupe.buffer.size=33554432",
+          // A killed node's partitions move to the others once the controller fences it: after 9 s of missed
+          // heartbeats by default, 4 s here (the loopback cluster's heartbeats are not lost in a network).
+          "broker.heartbeat.interval.ms=1000",
+          "broker.session.timeout.ms=4000",
         ]),
     "",
   ].join("\n");
