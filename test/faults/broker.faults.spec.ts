@@ -15,6 +15,11 @@ const ROUNDS = 5;
 /** Steady load: a send of 20 records every 40 ms (500 records/s), paced so restarts get the CPU they need. */
 const BATCH = 20;
 const PACE_MS = 40;
+/**
+ * GRONDSLAG_FAULTS_SPAN_LEADERS=1: each send spreads its records over every partition by key, as the gateway's
+ * batches do, to reproduce kafkajs 2.2.4's loss (below) or prove a fix of it.
+ */
+const SPAN_LEADERS = process.env.GRONDSLAG_FAULTS_SPAN_LEADERS === "1";
 /** ingress.<party> has 3 partitions (contracts' plan). */
 const PARTITIONS = 3;
 const TOPIC = "ingress.uwv";
@@ -88,7 +93,9 @@ describe("a three-node cluster survives the loss of any one broker", () => {
           await producer.send({
             topic: TOPIC,
             acks: -1,
-            messages: ids.map((id) => ({ partition: k % PARTITIONS, key: id, value: id })),
+            messages: ids.map((id) =>
+              SPAN_LEADERS ? { key: id, value: id } : { partition: k % PARTITIONS, key: id, value: id },
+            ),
           });
           acked.push(...ids);
           sends.push({ start, end: Date.now() });
