@@ -152,7 +152,8 @@ export async function applyContracts(
   try {
     // Replication from the cluster's size: the brokers it has registered, or the ones the stack lists when one of
     // them is down right now (a topic created then must still get all its replicas, or fail loudly).
-    const brokers = Math.max((await admin.describeCluster()).brokers.length, stack.kafka.brokers.length);
+    const cluster = await admin.describeCluster();
+    const brokers = Math.max(cluster.brokers.length, stack.kafka.brokers.length);
     const replication = desiredReplication(brokers);
     const drift: ReplicationDrift[] = [];
 
@@ -241,20 +242,33 @@ export async function applyContracts(
     const store = new CredentialsStore(opts.credentialsFile);
     const managedBefore = new Set(store.names());
     const inKafka = new Set(await listScramUsers(stack));
-    const upserts = desired.users.filter((u) => !inKafka.has(u) || store.get(u) === undefined);
+    // Passwords set on another cluster than this one (or on one unknown) are set again, the stored ones kept: the
+    // services' and tests' credentials then hold on every cluster the store provisions.
+    const sameCluster = store.clusterId === cluster.clusterId;
+    const upserts = desired.users.filter(
+      (u) => !inKafka.has(u) || store.get(u) === undefined || !sameCluster,
+    );
     const removals = store.names().filter((u) => !desired.users.includes(u));
-    for (const u of upserts) note({ op: inKafka.has(u) ? "~" : "+", kind: "user", what: u });
+    for (const u of upserts) {
+      const again = inKafka.has(u) && store.get(u) !== undefined;
+      note({
+        op: inKafka.has(u) ? "~" : "+",
+        kind: "user",
+        what: again ? `${u} (password set again on this cluster)` : u,
+      });
+    }
     for (const u of removals) note({ op: "-", kind: "user", what: u });
     if (!opts.dryRun) {
       await upsertScramUsers(
         stack,
-        upserts.map((name) => ({ name, password: store.rotate(name) })),
+        upserts.map((name) => ({ name, password: store.get(name) ?? store.rotate(name) })),
       );
       await deleteScramUsers(
         stack,
         removals.filter((u) => inKafka.has(u)),
       );
       for (const u of removals) store.forget(u);
+      store.clusterId = cluster.clusterId;
       store.save();
     }
 
