@@ -40,9 +40,12 @@ export type StackConfig = z.infer<typeof stackConfigSchema>;
 
 const STACK_FILE = path.join(STATE_DIR, "stack.json");
 
-export function writeStackConfig(config: StackConfig): void {
-  fs.mkdirSync(STATE_DIR, { recursive: true });
-  fs.writeFileSync(STACK_FILE, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+/** Writes `config` to the default stack's stack.json, or to `<stateDir>/stack.json` of another (private) stack. */
+export function writeStackConfig(config: StackConfig, stateDir = STATE_DIR): void {
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.writeFileSync(path.join(stateDir, "stack.json"), JSON.stringify(config, null, 2) + "\n", {
+    mode: 0o600,
+  });
 }
 
 /** The native stack's config as `infra:up` left it, or undefined before the first `infra:up`. */

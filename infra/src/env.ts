@@ -9,6 +9,11 @@ const schema = z.object({
   GRONDSLAG_INFRA: z.enum(["native", "docker", "external"]).default("native"),
   GRONDSLAG_KAFKA_PORT: z.coerce.number().int().min(1).max(65535).default(19092),
   GRONDSLAG_KAFKA_CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).default(19093),
+  /**
+   * A cluster's nodes 2.. listen on two ports each from here (broker, controller): node 2 on this and the next,
+   * node 3 on the two after. Default GRONDSLAG_KAFKA_PORT + 8 (19100 for the default 19092).
+   */
+  GRONDSLAG_KAFKA_EXTRA_PORTS_FROM: z.coerce.number().int().min(1).max(65535).optional(),
   GRONDSLAG_REGISTRY_PORT: z.coerce.number().int().min(1).max(65535).default(18080),
   GRONDSLAG_REGISTRY_MANAGEMENT_PORT: z.coerce.number().int().min(1).max(65535).default(18081),
   GRONDSLAG_REGISTRY_JAVA: z.string().optional(),

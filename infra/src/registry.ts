@@ -8,9 +8,11 @@ export const APICURIO_VERSION = "3.3.3";
 const ARCHIVE = path.join(CACHE_DIR, `apicurio-registry-app-${APICURIO_VERSION}-all.tar.gz`);
 const HOME = path.join(CACHE_DIR, `apicurio-${APICURIO_VERSION}`);
 const RUN_JAR = path.join(HOME, "quarkus-run.jar");
-const DIR = path.join(STATE_DIR, "registry");
-const PID_FILE = path.join(DIR, "registry.pid");
-export const REGISTRY_LOG = path.join(DIR, "registry.log");
+/** The registry's working directory in a stack's state directory (config, pid, log). */
+const registryDir = (stateDir: string) => path.join(stateDir, "registry");
+const pidFile = (stateDir: string) => path.join(registryDir(stateDir), "registry.pid");
+const logFile = (stateDir: string) => path.join(registryDir(stateDir), "registry.log");
+export const REGISTRY_LOG = logFile(STATE_DIR);
 /** Apicurio 3.3 is compiled for Java 21 (class file 65); the machine's default Java 17 cannot run it. */
 const MIN_JAVA = 21;
 
@@ -31,12 +33,11 @@ export interface RegistryAccounts {
   gateway: RegistryCredential;
 }
 
-const ACCOUNTS_FILE = path.join(STATE_DIR, "registry-accounts.json");
-
-/** The accounts of the native registry: generated once into infra/.state (0600), kept across restarts. */
-export function registryAccounts(): RegistryAccounts {
+/** The accounts of the native registry: generated once into the stack's state dir (0600), kept across restarts. */
+export function registryAccounts(stateDir = STATE_DIR): RegistryAccounts {
+  const ACCOUNTS_FILE = path.join(stateDir, "registry-accounts.json");
   if (!fs.existsSync(ACCOUNTS_FILE)) {
-    fs.mkdirSync(STATE_DIR, { recursive: true });
+    fs.mkdirSync(stateDir, { recursive: true });
     const secret = () => crypto.randomBytes(18).toString("base64url");
     const accounts: RegistryAccounts = {
       admin: { username: "provision", password: secret() },
@@ -145,8 +146,8 @@ export function findRegistryJava(explicit?: string): string {
   );
 }
 
-export function registryRunning(): number | undefined {
-  return livePid(PID_FILE);
+export function registryRunning(stateDir = STATE_DIR): number | undefined {
+  return livePid(pidFile(stateDir));
 }
 
 export interface RegistryStorage {
@@ -159,9 +160,11 @@ export interface RegistryStorage {
 export async function startRegistry(
   ports: RegistryPorts,
   storage: RegistryStorage,
-  opts: { java?: string | undefined; progress: Progress },
+  opts: { java?: string | undefined; progress: Progress; stateDir?: string },
 ): Promise<boolean> {
-  if (registryRunning() !== undefined) return false;
+  const stateDir = opts.stateDir ?? STATE_DIR;
+  const DIR = registryDir(stateDir);
+  if (registryRunning(stateDir) !== undefined) return false;
   for (const p of [ports.port, ports.managementPort]) {
     if (await portOpen(p)) {
       throw new Error(
@@ -173,9 +176,13 @@ export async function startRegistry(
   await ensureRegistryArchive(opts.progress);
   const java = findRegistryJava(opts.java);
   fs.mkdirSync(path.join(DIR, "config"), { recursive: true });
-  fs.writeFileSync(path.join(DIR, "config", "application.properties"), authProperties(registryAccounts()), {
-    mode: 0o600,
-  });
+  fs.writeFileSync(
+    path.join(DIR, "config", "application.properties"),
+    authProperties(registryAccounts(stateDir)),
+    {
+      mode: 0o600,
+    },
+  );
   fs.chmodSync(path.join(DIR, "config", "application.properties"), 0o600);
   opts.progress(`starting Apicurio Registry ${APICURIO_VERSION} on 127.0.0.1:${ports.port} (${java}) …`);
   startDetached(
@@ -203,13 +210,13 @@ export async function startRegistry(
       "-jar",
       RUN_JAR,
     ],
-    { cwd: DIR, logFile: REGISTRY_LOG, pidFile: PID_FILE },
+    { cwd: DIR, logFile: logFile(stateDir), pidFile: pidFile(stateDir) },
   );
   return true;
 }
 
-export async function stopRegistry(): Promise<boolean> {
-  return stopByPidFile(PID_FILE);
+export async function stopRegistry(stateDir = STATE_DIR): Promise<boolean> {
+  return stopByPidFile(pidFile(stateDir));
 }
 
 /**
@@ -222,6 +229,7 @@ export async function waitRegistryReady(
   nativeUrl: string,
   admin: RegistryCredential,
   progress: Progress,
+  stateDir = STATE_DIR,
 ): Promise<string> {
   const version = await waitFor(
     "Apicurio Registry",
@@ -240,7 +248,7 @@ export async function waitRegistryReady(
       const info = await fetch(`${nativeUrl}/system/info`, { signal: AbortSignal.timeout(2000) });
       return info.ok ? ((await info.json()) as { version: string }).version : undefined;
     },
-    { timeoutMs: 120_000, intervalMs: 500, progress, onTimeout: () => `see ${REGISTRY_LOG}` },
+    { timeoutMs: 120_000, intervalMs: 500, progress, onTimeout: () => `see ${logFile(stateDir)}` },
   );
   const anonymous = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(5000) });
   if (anonymous.status !== 401) {

@@ -80,25 +80,35 @@ describe(`smoke: Kafka ${stack.kafka.version} (${stack.mode}) + Apicurio Registr
   });
 
   it("the admin client created the ACLs, and describing them gives exactly those", async () => {
-    const { resources } = await admin.describeAcls({
-      resourceType: AclResourceTypes.ANY,
-      resourcePatternType: ResourcePatternTypes.ANY,
-      principal: `User:${writer.name}`,
-      host: "*",
-      operation: AclOperationTypes.ANY,
-      permissionType: AclPermissionTypes.ANY,
-    });
-    const acls = resources
-      .flatMap((r) => r.acls.map((a) => `${r.resourceType}:${r.resourceName}:${a.operation}`))
-      .sort();
-    expect(acls).toEqual(
-      [
-        `${AclResourceTypes.GROUP}:${group}:${AclOperationTypes.READ}`,
-        `${AclResourceTypes.TOPIC}:${topic}:${AclOperationTypes.DESCRIBE}`,
-        `${AclResourceTypes.TOPIC}:${topic}:${AclOperationTypes.READ}`,
-        `${AclResourceTypes.TOPIC}:${topic}:${AclOperationTypes.WRITE}`,
-      ].sort(),
+    const expected = [
+      `${AclResourceTypes.GROUP}:${group}:${AclOperationTypes.READ}`,
+      `${AclResourceTypes.TOPIC}:${topic}:${AclOperationTypes.DESCRIBE}`,
+      `${AclResourceTypes.TOPIC}:${topic}:${AclOperationTypes.READ}`,
+      `${AclResourceTypes.TOPIC}:${topic}:${AclOperationTypes.WRITE}`,
+    ].sort();
+    const describe = async () => {
+      const { resources } = await admin.describeAcls({
+        resourceType: AclResourceTypes.ANY,
+        resourcePatternType: ResourcePatternTypes.ANY,
+        principal: `User:${writer.name}`,
+        host: "*",
+        operation: AclOperationTypes.ANY,
+        permissionType: AclPermissionTypes.ANY,
+      });
+      return resources
+        .flatMap((r) => r.acls.map((a) => `${r.resourceType}:${r.resourceName}:${a.operation}`))
+        .sort();
+    };
+    // On a cluster another broker may answer before the controller's metadata reached it: at once on one node.
+    const acls = await waitFor(
+      "the new ACLs on every broker",
+      async () => {
+        const seen = await describe();
+        return seen.length >= expected.length ? seen : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
     );
+    expect(acls).toEqual(expected);
   });
 
   it("an authorised SCRAM principal produces an Avro record that a consumer group reads back and decodes", async () => {

@@ -11,6 +11,7 @@ import {
 import kafkajs, { type Admin } from "kafkajs";
 import type { Catalogue } from "@grondslag/contracts";
 import { CredentialsStore } from "./credentials";
+import { desiredReplication, replicationPlan, type Replication, type ReplicationDrift } from "./replication";
 import {
   aclKey,
   defaultPlanOptions,
@@ -19,6 +20,7 @@ import {
   type AclSpec,
   type DesiredState,
   type PlanOptions,
+  type TopicSpec,
 } from "@grondslag/contracts/plan";
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
@@ -33,6 +35,10 @@ export interface ApplyResult {
   changes: Change[];
   /** Topics with a managed prefix that no contract names any more: kept (deleting loses data), reported. */
   orphanTopics: string[];
+  /** Existing topics stored fewer times than the cluster allows: not changed (that moves data), reported with the fix. */
+  drift: ReplicationDrift[];
+  /** The replication every topic gets, from the cluster's size. */
+  replication: Replication & { brokers: number };
   desired: DesiredState;
 }
 
@@ -101,6 +107,11 @@ export async function describeAllAcls(admin: Admin): Promise<(AclSpec & { foreig
   );
 }
 
+/** The topic with the min.insync.replicas it gets on this cluster (a topic config provisioning owns). */
+function withMinInsync(t: TopicSpec, minInsync: number): TopicSpec {
+  return { ...t, config: { ...t.config, "min.insync.replicas": String(minInsync) } };
+}
+
 async function registry(
   reg: StackConfig["registry"],
   path: string,
@@ -139,14 +150,23 @@ export async function applyContracts(
   const admin = kafkaClient(stack.kafka, undefined, { clientId: "grondslag-provision" }).admin();
   await admin.connect();
   try {
+    // Replication from the cluster's size: the brokers it has registered, or the ones the stack lists when one of
+    // them is down right now (a topic created then must still get all its replicas, or fail loudly).
+    const cluster = await admin.describeCluster();
+    const brokers = Math.max(cluster.brokers.length, stack.kafka.brokers.length);
+    const replication = desiredReplication(brokers);
+    const drift: ReplicationDrift[] = [];
+
     // Topics.
     const existing = new Set(await admin.listTopics());
-    const missing = desired.topics.filter((t) => !existing.has(t.name));
+    const missing = desired.topics
+      .filter((t) => !existing.has(t.name))
+      .map((t) => withMinInsync(t, replication.minInsync));
     for (const t of missing)
       note({
         op: "+",
         kind: "topic",
-        what: `${t.name} (${t.partitions} partitions, retention.ms=${t.config["retention.ms"]}${
+        what: `${t.name} (${t.partitions} partitions, replication ${replication.replicationFactor}, min.insync.replicas=${replication.minInsync}, retention.ms=${t.config["retention.ms"]}${
           t.config["retention.bytes"] === undefined ? "" : `, retention.bytes=${t.config["retention.bytes"]}`
         })`,
       });
@@ -156,13 +176,27 @@ export async function applyContracts(
         topics: missing.map((t) => ({
           topic: t.name,
           numPartitions: t.partitions,
+          replicationFactor: replication.replicationFactor,
           configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
         })),
       });
     }
-    const present = desired.topics.filter((t) => existing.has(t.name));
-    if (present.length > 0) {
-      const meta = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
+    const presentPlain = desired.topics.filter((t) => existing.has(t.name));
+    if (presentPlain.length > 0) {
+      const meta = await admin.fetchTopicMetadata({ topics: presentPlain.map((t) => t.name) });
+      const actualReplication = new Map(
+        meta.topics.map((m) => [m.name, Math.min(...m.partitions.map((p) => p.replicas.length))]),
+      );
+      const plan = replicationPlan(replication, actualReplication);
+      for (const d of plan.drift) {
+        drift.push(d);
+        progress(
+          `! replication ${d.topic} has ${d.actual} replica(s), the cluster allows ${d.desired}: ${d.fix}`,
+        );
+      }
+      const present = presentPlain.map((t) =>
+        withMinInsync(t, plan.minInsync.get(t.name) ?? replication.minInsync),
+      );
       const grow = present.flatMap((t) => {
         const count = meta.topics.find((m) => m.name === t.name)?.partitions.length ?? t.partitions;
         return count < t.partitions ? [{ topic: t.name, count: t.partitions, from: count }] : [];
@@ -208,20 +242,33 @@ export async function applyContracts(
     const store = new CredentialsStore(opts.credentialsFile);
     const managedBefore = new Set(store.names());
     const inKafka = new Set(await listScramUsers(stack));
-    const upserts = desired.users.filter((u) => !inKafka.has(u) || store.get(u) === undefined);
+    // Passwords set on another cluster than this one (or on one unknown) are set again, the stored ones kept: the
+    // services' and tests' credentials then hold on every cluster the store provisions.
+    const sameCluster = store.clusterId === cluster.clusterId;
+    const upserts = desired.users.filter(
+      (u) => !inKafka.has(u) || store.get(u) === undefined || !sameCluster,
+    );
     const removals = store.names().filter((u) => !desired.users.includes(u));
-    for (const u of upserts) note({ op: inKafka.has(u) ? "~" : "+", kind: "user", what: u });
+    for (const u of upserts) {
+      const again = inKafka.has(u) && store.get(u) !== undefined;
+      note({
+        op: inKafka.has(u) ? "~" : "+",
+        kind: "user",
+        what: again ? `${u} (password set again on this cluster)` : u,
+      });
+    }
     for (const u of removals) note({ op: "-", kind: "user", what: u });
     if (!opts.dryRun) {
       await upsertScramUsers(
         stack,
-        upserts.map((name) => ({ name, password: store.rotate(name) })),
+        upserts.map((name) => ({ name, password: store.get(name) ?? store.rotate(name) })),
       );
       await deleteScramUsers(
         stack,
         removals.filter((u) => inKafka.has(u)),
       );
       for (const u of removals) store.forget(u);
+      store.clusterId = cluster.clusterId;
       store.save();
     }
 
@@ -296,7 +343,7 @@ export async function applyContracts(
       if (reg.status !== 200)
         throw new Error(`registering ${subject} failed: ${reg.status} ${JSON.stringify(reg.body)}`);
     }
-    return { changes, orphanTopics, desired };
+    return { changes, orphanTopics, drift, replication: { ...replication, brokers }, desired };
   } finally {
     await admin.disconnect();
   }

@@ -23,8 +23,20 @@ async function main(): Promise<number> {
     `\n${result.changes.length === 0 ? "no changes" : `${result.changes.length} change(s)${dryRun ? " planned (dry run)" : " applied"}`}: ` +
       `${desired.topics.length} topics, ${desired.acls.length} ACLs, ${desired.users.length} users, ${desired.quotas.length} quotas, ${desired.subjects.length} subjects derived\n`,
   );
+  const r = result.replication;
+  process.stdout.write(
+    `  replication: ${r.replicationFactor} per topic, min.insync.replicas=${r.minInsync} (a cluster of ${r.brokers} broker${r.brokers === 1 ? "" : "s"})\n`,
+  );
   for (const t of result.orphanTopics)
     process.stdout.write(`  orphan topic kept (no contract names it): ${t}\n`);
+  if (result.drift.length > 0) {
+    process.stdout.write(
+      `  ${result.drift.length} topic(s) stored fewer times than the cluster allows (not changed: that moves data):\n`,
+    );
+    for (const d of result.drift)
+      process.stdout.write(`    ! ${d.topic}: ${d.actual} of ${d.desired} replicas\n`);
+    process.stdout.write(`  fix: ${result.drift[0]?.fix ?? ""}\n`);
+  }
   return 0;
 }
 

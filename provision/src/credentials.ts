@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
-const fileSchema = z.object({ users: z.record(z.string(), z.string()) });
+const fileSchema = z.object({ users: z.record(z.string(), z.string()), clusterId: z.string().optional() });
 
 /**
  * SCRAM passwords of the users provisioning created, in one 0600 file. It is also the list of users provisioning
@@ -11,9 +11,18 @@ const fileSchema = z.object({ users: z.record(z.string(), z.string()) });
  */
 export class CredentialsStore {
   private users: Record<string, string>;
+  /**
+   * The Kafka cluster these passwords were last set on. A store outlives a cluster (the one-node and the three-node
+   * stack keep separate data; a data dir may be removed): on another cluster every user is set again.
+   */
+  clusterId: string | undefined;
 
   constructor(private readonly file: string) {
-    this.users = fs.existsSync(file) ? fileSchema.parse(JSON.parse(fs.readFileSync(file, "utf8"))).users : {};
+    const parsed = fs.existsSync(file)
+      ? fileSchema.parse(JSON.parse(fs.readFileSync(file, "utf8")))
+      : undefined;
+    this.users = parsed?.users ?? {};
+    this.clusterId = parsed?.clusterId;
   }
 
   names(): string[] {
@@ -38,7 +47,15 @@ export class CredentialsStore {
   save(): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ users: this.users }, null, 2) + "\n", { mode: 0o600 });
+    fs.writeFileSync(
+      tmp,
+      JSON.stringify(
+        { users: this.users, ...(this.clusterId ? { clusterId: this.clusterId } : {}) },
+        null,
+        2,
+      ) + "\n",
+      { mode: 0o600 },
+    );
     fs.renameSync(tmp, this.file);
   }
 }
