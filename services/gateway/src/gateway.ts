@@ -15,6 +15,7 @@ import { createIngress } from "./core/ingress";
 import {
   AuditLog,
   BatchingProducer,
+  partitionPlanner,
   createKafka,
   Pseudonymiser,
   SchemaIds,
@@ -113,16 +114,21 @@ export function createGateway(
   const rawProducer = transactional
     ? kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
     : txProducer;
+  // Leaders and replicas of the topics written, for the producers' per-partition plan on a cluster.
+  const metadataAdmin = kafka.admin();
+  const partitions = partitionPlanner(() => metadataAdmin);
   const publishing = new BatchingProducer(txProducer, {
     lingerMs: 2,
     maxMessages: 1000,
     transactional,
+    partitions,
     log: log.child({ component: "producer" }),
   });
   const producer = transactional
     ? new BatchingProducer(rawProducer, {
         lingerMs: 2,
         maxMessages: 1000,
+        partitions,
         log: log.child({ component: "producer" }),
       })
     : publishing;
@@ -265,6 +271,7 @@ export function createGateway(
       await rawProducer.connect();
       if (txProducer !== rawProducer) await txProducer.connect();
       await admin.connect();
+      await metadataAdmin.connect();
       const { topics, parties } = kafkaTopics();
       const workers = config.workers ?? ["delivery", "ingress"];
       if (workers.includes("delivery")) {
@@ -286,6 +293,7 @@ export function createGateway(
         rawProducer.disconnect(),
         ...(txProducer !== rawProducer ? [txProducer.disconnect()] : []),
         admin.disconnect(),
+        metadataAdmin.disconnect(),
         pool.end(),
       ]);
     },

@@ -4,6 +4,7 @@ export * from "@grondslag/wire";
 export * from "./audit/index";
 export * from "./env";
 export * from "./kafka";
+export * from "./partitions";
 export * from "./registry";
 export * from "./service";
 export * from "./auth/index";

@@ -10,6 +10,7 @@ import kafkajs, {
 } from "kafkajs";
 import type { Logger } from "pino";
 import { GrondslagError } from "@grondslag/wire";
+import type { PartitionPlanner } from "./partitions";
 
 export type KafkaClient = InstanceType<typeof kafkajs.Kafka>;
 
@@ -185,6 +186,8 @@ export class BatchingProducer {
       maxRecordBytes?: number;
       /** Write every flush in a transaction (the producer must have a transactionalId). */
       transactional?: boolean;
+      /** Splits writes so no request spans two leaders (required on a multi-broker cluster; see partitions.ts). */
+      partitions?: PartitionPlanner;
       log?: Logger;
     } = {
       lingerMs: 2,
@@ -225,7 +228,11 @@ export class BatchingProducer {
     // One request per chunk of at most maxRequestBytes: the broker refuses a record batch over its
     // message.max.bytes with a non-retriable error. Chunks go in order, one after another.
     const chunks = chunkByBytes(items, this.opts.maxRequestBytes ?? 512 * 1024);
-    const batches = chunks.map((chunk) => {
+    // On a cluster, one request per partition (see PartitionPlanner: kafkajs loses records of a request that spans
+    // leaders when one of them dies); on a single broker the plan keeps each chunk one request.
+    const planner = this.opts.partitions;
+    const groups = planner ? (await Promise.all(chunks.map((c) => planner.plan(c)))).flat() : chunks;
+    const batches = groups.map((chunk) => {
       const byTopic = new Map<string, Message[]>();
       for (const { topic, message } of chunk) {
         const list = byTopic.get(topic) ?? [];
@@ -264,6 +271,8 @@ export class BatchingProducer {
       for (const p of batch) p.resolve();
       return;
     } catch (err) {
+      // Leadership may have moved: plan the retries on fresh metadata.
+      this.opts.partitions?.invalidate();
       if (batch.length === 1 || !isRecordError(err)) {
         const e = isRecordError(err) ? unwritable(err) : err;
         for (const p of batch) p.reject(e);
