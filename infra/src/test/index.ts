@@ -283,3 +283,10 @@ export async function startGroupsAtEnd(
 }
 
 export { javaConsume, javaProduce, type JavaRun } from "./java-client";
+export {
+  FAULTS_PG_DIR,
+  nativeFaultStack,
+  startPrivatePostgres,
+  type FaultStack,
+  type PrivatePostgres,
+} from "./faults";
