@@ -87,26 +87,28 @@ export function createGateway(
   const transactional = config.transactional ?? true;
   // One transactional id per instance, under the gateway's prefix (its ACL): instances never fence each other.
   const transactionalId = `${groups}.tx.${crypto.randomUUID()}`;
-  const txProducer = kafka.producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    ...(transactional
-      ? {
-          transactionalId,
-          idempotent: true,
-          maxInFlightRequests: 1,
-          // A transaction begun right after a commit can be answered CONCURRENT_TRANSACTIONS while the broker
-          // still writes the markers (seen in the bench); kafkajs retries it after its 300 ms default, which
-          // stalls every publish behind it. Retry sooner, over about as long in all (≈13 s). kafkajs warns that
-          // limited retries may break exactly-once: here a write that gives up aborts its transaction, so nothing
-          // half-written becomes visible, and its default (unlimited) would hang publishes through an outage
-          // instead of answering 503.
-          // 10 ms first (measured: the markers are written within a few ms; 50 ms made every back-to-back
-          // transaction wait 50 ms, the ceiling of single HTTP publishes), doubling, over ≈20 s in all.
-          retry: { initialRetryTime: 10, retries: 10 },
-        }
-      : {}),
-  });
+  const newTxProducer = () =>
+    kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...(transactional
+        ? {
+            transactionalId,
+            idempotent: true,
+            maxInFlightRequests: 1,
+            // A transaction begun right after a commit can be answered CONCURRENT_TRANSACTIONS while the broker
+            // still writes the markers (seen in the bench); kafkajs retries it after its 300 ms default, which
+            // stalls every publish behind it. Retry sooner, over about as long in all (≈13 s). kafkajs warns that
+            // limited retries may break exactly-once: here a write that gives up aborts its transaction, so nothing
+            // half-written becomes visible, and its default (unlimited) would hang publishes through an outage
+            // instead of answering 503.
+            // 10 ms first (measured: the markers are written within a few ms; 50 ms made every back-to-back
+            // transaction wait 50 ms, the ceiling of single HTTP publishes), doubling, over ≈20 s in all.
+            retry: { initialRetryTime: 10, retries: 10 },
+          }
+        : {}),
+    });
+  let txProducer = newTxProducer();
   // Publishing writes in transactions (an event with its COLLECT record). Delivery, refusals and subscriptions
   // need no atomicity across records (delivery orders DISCLOSE before the delivery by awaiting it), so they keep
   // a plain producer: a transaction per delivery flush cost three quarters of delivery throughput (bench).
@@ -117,6 +119,19 @@ export function createGateway(
     lingerMs: 2,
     maxMessages: 1000,
     transactional,
+    // A transaction whose commit failed (the broker killed mid-commit) leaves kafkajs' producer unable to begin
+    // another: a new one with the same transactional id takes over (test/faults found this gateway never recovered).
+    ...(transactional
+      ? {
+          renew: async (stuck) => {
+            await stuck.disconnect().catch(() => {});
+            const fresh = newTxProducer();
+            await fresh.connect();
+            txProducer = fresh;
+            return fresh;
+          },
+        }
+      : {}),
     log: log.child({ component: "producer" }),
   });
   const producer = transactional
