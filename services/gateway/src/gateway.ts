@@ -142,6 +142,10 @@ export function createGateway(
       })
     : publishing;
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
+  // An idle client whose server went away emits 'error' on the pool: without a listener that is an uncaught
+  // exception, and PostgreSQL stopping took every gateway process down with it (test/faults, postgres-down).
+  // The pool replaces the client; the queries in flight fail and are retried or answered 503 as usual.
+  pool.on("error", (err) => log.warn({ err }, "PostgreSQL connection lost; the pool reconnects"));
   const schemaIds = new SchemaIds(config.registryUrl, config.registryAuth);
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
   const auditLog = new AuditLog(schemaIds);
