@@ -76,6 +76,8 @@ function expectInvariants(f: FaultFigures) {
     agencyDuplicates: f.agencyDuplicates,
     auditVerified: f.auditVerified,
     ingressRefusals: f.ingressRefusals,
+    // A service that exits on its own under a fault is a crash (npm start's supervisor would restart it).
+    crashes: Object.values(f.crashes).reduce((a, b) => a + b, 0),
     problems: f.problems,
   }).toEqual({
     lost: 0,
@@ -86,6 +88,7 @@ function expectInvariants(f: FaultFigures) {
     agencyDuplicates: 0,
     auditVerified: true,
     ingressRefusals: 0,
+    crashes: 0,
     problems: [],
   });
 }

@@ -130,6 +130,9 @@ const NETWORK = new Set([
  * Whether an error is the infrastructure's (Kafka, PostgreSQL or the registry unreachable or overloaded) and so
  * worth retrying the same record for, rather than the record's own. Walks the cause chain.
  */
+const PG_CONNECTION_LOST =
+  /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
+
 export function isTransient(err: unknown): boolean {
   let e: unknown = err;
   for (let i = 0; i < 10 && e; i++) {
@@ -146,6 +149,9 @@ export function isTransient(err: unknown): boolean {
     if (typeof x.code === "string" && (NETWORK.has(x.code) || /^(08|53|57)/.test(x.code))) return true;
     if (x.name === "TimeoutError" || x.name === "AbortError") return true;
     if (x.name === "TypeError" && x.message === "fetch failed") return true;
+    // node-postgres' own errors for a server that went away carry no SQLSTATE, only these messages (a delivery
+    // whose transaction lost PostgreSQL was parked as poison: test/faults, postgres-down).
+    if (typeof x.message === "string" && PG_CONNECTION_LOST.test(x.message)) return true;
     e = x.cause;
   }
   return false;
