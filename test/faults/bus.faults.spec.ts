@@ -21,7 +21,7 @@ import { REPORT_FILE, writeReport } from "../src/faults/report";
  * - the agency applied each event once.
  *
  * GRONDSLAG_FAULTS=full (npm run test:faults): 5 repetitions of each fault, PostgreSQL down 30 s each time; the
- * default (inside npm test) runs each fault once, PostgreSQL down 10 s. The figures go to
+ * default (inside npm test) runs each fault once, PostgreSQL down 10 s, shorter gaps, one churn cycle. The figures go to
  * test/.artifacts/faults-report.json and are printed as a table.
  *
  * The stack comes in as a `FaultStack`: the native single broker here; a multi-broker stack with the same handles
@@ -30,6 +30,10 @@ import { REPORT_FILE, writeReport } from "../src/faults/report";
 const FULL = LEVEL === "full";
 const REPS = FULL ? 5 : 1;
 const PG_DOWN_MS = FULL ? 30_000 : 10_000;
+/** Acknowledged events between faults (a random count in this range: the moment of the fault). */
+const GAP: [number, number] = FULL ? [15, 60] : [10, 30];
+/** Join-and-leave cycles of the consumer group per repetition. */
+const CHURN_CYCLES = FULL ? 3 : 1;
 
 let bus: FaultBus;
 
@@ -48,14 +52,14 @@ async function underLoad(fault: string, inject: (rep: number) => Promise<void>):
   try {
     for (let rep = 0; rep < REPS; rep++) {
       // A random moment: after a random number of further acknowledged events.
-      await bus.acked(w, randomInt(15, 60));
+      await bus.acked(w, randomInt(GAP[0], GAP[1]));
       bus.progress(`${fault} #${rep + 1}: injecting`);
       await inject(rep);
       const ms = await bus.recovery(w);
       recoveryMs.push(ms);
       bus.progress(`${fault} #${rep + 1}: a publish was delivered again ${ms} ms after the fault ended`);
     }
-    await bus.acked(w, 20);
+    await bus.acked(w, GAP[0]);
   } finally {
     await bus.stopLoad(w);
   }
@@ -142,7 +146,7 @@ describe(`faults under load (${LEVEL}: ${REPS}× each)`, () => {
     const f = await underLoad("consumer-churn", async () => {
       // The slow member: a handler that outlasts its 6 s session timeout once; the group rebalances around it.
       const slow = await bus.churn.join({ slowMs: 9_000 });
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < CHURN_CYCLES; i++) {
         const m = await bus.churn.join();
         await bus.churn.join().then((m2) => m2.stop());
         await m.stop();
