@@ -103,6 +103,8 @@ export interface FaultFigures {
   auditVerified: boolean;
   /** Per repetition: ms from the fault's end to the first publish that was delivered again. */
   recoveryMs: number[];
+  /** Per repetition: of that, ms until the probe's publish was acknowledged (the rest is delivery). */
+  recoveryAckMs: number[];
   /** Exits of services the spec did not cause, per service. */
   crashes: Record<string, number>;
   ingressRefusals: number;
@@ -141,6 +143,7 @@ export interface Window {
   running: boolean;
   loops: Promise<void>[];
   crashBase: Record<string, number>;
+  recoveryAckMs: number[];
 }
 
 async function freePort(preferred: number): Promise<number> {
@@ -555,6 +558,7 @@ export async function startFaultBus(opts: {
         running: true,
         loops: [],
         crashBase: crashes(),
+        recoveryAckMs: [],
       };
       const loop = async (via: "http" | "kafka", producer: string) => {
         const inflight = new Set<Promise<void>>();
@@ -595,6 +599,7 @@ export async function startFaultBus(opts: {
         () => Promise.resolve(received.get("nla:kafka")!.has(o.ref) ? true : undefined),
         { timeoutMs: 300_000, intervalMs: 10 },
       );
+      w.recoveryAckMs.push(o.ackedAt - start);
       return Date.now() - start;
     },
     async stopLoad(w) {
@@ -840,6 +845,7 @@ export async function startFaultBus(opts: {
         agencyDuplicates,
         auditVerified: verify,
         recoveryMs,
+        recoveryAckMs: w.recoveryAckMs,
         crashes: crashed,
         ingressRefusals: ingressRefusals.length,
         canonicalDuplicateRefs: duplicatesSeen,

@@ -45,7 +45,7 @@ export function table(rows: FaultFigures[]): string {
     "dup DISCLOSE",
     "dup canonical",
     "repeats (same id)",
-    "recovery median / max",
+    "recovery median / max (of it: publish)",
     "crashes",
   ];
   const lines = rows.map((f) => [
@@ -58,7 +58,7 @@ export function table(rows: FaultFigures[]): string {
     String(f.duplicatedDisclosures),
     String(f.canonicalDuplicates),
     `${f.rawDeliveryRepeats} raw, ${f.repeatsAcrossInstances} to code`,
-    `${(median(f.recoveryMs) / 1000).toFixed(1)} s / ${(Math.max(...f.recoveryMs) / 1000).toFixed(1)} s`,
+    `${(median(f.recoveryMs) / 1000).toFixed(1)} s / ${(Math.max(...f.recoveryMs) / 1000).toFixed(1)} s (${(median(f.recoveryAckMs ?? []) / 1000).toFixed(1)} s)`,
     Object.entries(f.crashes)
       .filter(([, n]) => n > 0)
       .map(([k, n]) => `${k} ×${n}`)
