@@ -39,6 +39,13 @@ export interface GatewayConfig {
   contractsDir: string | undefined;
   /** Consumer groups live under this prefix (the gateway's ACLs cover `grondslag.gateway.`). */
   groupPrefix?: string;
+  /**
+   * This instance's stable name among the instances sharing `groupPrefix` (a StatefulSet ordinal, a host name):
+   * its transactional id. A restarted instance then fences its killed predecessor, whose open transaction the
+   * broker aborts at once; with a random id (the default) it stays open, holding every read_committed reader of
+   * its partitions, until the transaction timeout (60 s). Two instances running at once must not share it.
+   */
+  instanceId?: string;
   /** Which Kafka workers this instance runs (default both): they scale separately by partitions. */
   workers?: readonly ("delivery" | "ingress")[];
   /**
@@ -86,7 +93,7 @@ export function createGateway(
   // The Java-compatible murmur2 partitioner: a KvK key lands on the same partition as from a Java client.
   const transactional = config.transactional ?? true;
   // One transactional id per instance, under the gateway's prefix (its ACL): instances never fence each other.
-  const transactionalId = `${groups}.tx.${crypto.randomUUID()}`;
+  const transactionalId = `${groups}.tx.${config.instanceId ?? crypto.randomUUID()}`;
   const newTxProducer = () =>
     kafka.producer({
       allowAutoTopicCreation: false,

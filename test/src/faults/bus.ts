@@ -72,6 +72,8 @@ interface Offered {
   /** From the HTTP receipt (ingress acknowledgements carry none: the gateway assigns it later). */
   eventId?: string;
   failed?: string;
+  /** The event, built once: a retry must send the same payload under its key (else IDEMPOTENCY_CONFLICT). */
+  value: TopicMap[typeof TOPIC];
 }
 
 export interface FaultFigures {
@@ -108,6 +110,8 @@ export interface FaultFigures {
   /** Exits of services the spec did not cause, per service. */
   crashes: Record<string, number>;
   ingressRefusals: number;
+  /** Offered events that were not acknowledged, by the last error the producer saw. */
+  notAcknowledged: { reason: string; n: number }[];
   problems: string[];
 }
 
@@ -170,6 +174,26 @@ export async function startFaultBus(opts: {
   credentialsFile: string;
   progress?: (line: string) => void;
 }): Promise<FaultBus> {
+  // A start that fails half-way stops exactly what it had started.
+  const started: Started = { services: [] };
+  try {
+    return await startBus(opts, started);
+  } catch (err) {
+    await Promise.allSettled(started.services.map((s) => s.stop()));
+    await started.pg?.destroy().catch(() => {});
+    throw err;
+  }
+}
+
+interface Started {
+  pg?: PrivatePostgres;
+  services: ServiceProcess[];
+}
+
+async function startBus(
+  opts: { stack: FaultStack; credentialsFile: string; progress?: (line: string) => void },
+  started: Started,
+): Promise<FaultBus> {
   const { stack, credentialsFile } = opts;
   const config = stack.config;
   const t0 = Date.now();
@@ -183,6 +207,7 @@ export async function startFaultBus(opts: {
   const catalogue = loadCatalogue();
   const database = "grondslag_faults";
   const pg = await startPrivatePostgres({ port: await freePort(47432), databases: [database], progress });
+  started.pg = pg;
   const owner = pg.url(database);
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-faults-keys-"));
   const pseudonym = crypto.randomBytes(32).toString("base64");
@@ -243,6 +268,7 @@ export async function startFaultBus(opts: {
           DATABASE_URL: owner,
           GATEWAY_DB_SCHEMA: "gateway",
           GATEWAY_GROUP_PREFIX: prefix,
+          GATEWAY_INSTANCE_ID: `faults-${run}-${i}`,
           GATEWAY_INGRESS_PARTIES: INGRESS_PRODUCER,
           PSEUDONYM_KEY: pseudonym,
           DEV_KEYS_DIR: keysDir,
@@ -307,6 +333,7 @@ export async function startFaultBus(opts: {
   );
 
   const services = [...gateways, audit, agency];
+  started.services.push(...services);
   // The test process's own clients log nothing: a broker kill makes each of them log every reconnect.
   const kafkaOf = (party: string) => ({
     logLevel: logLevel.NOTHING,
@@ -478,7 +505,7 @@ export async function startFaultBus(opts: {
     const mine = clients.get(o.producer)!;
     for (let i = rr++; ; i++) {
       try {
-        const r = await mine[i % mine.length]!.publish(TOPIC, value(o.ref), {
+        const r = await mine[i % mine.length]!.publish(TOPIC, o.value, {
           grondslag: GRONDSLAG,
           purpose: PURPOSE,
           idempotencyKey: o.ref,
@@ -499,7 +526,7 @@ export async function startFaultBus(opts: {
     const deadline = Date.now() + deadlineMs;
     for (;;) {
       try {
-        await ingress.publish(TOPIC, value(o.ref), {
+        await ingress.publish(TOPIC, o.value, {
           grondslag: GRONDSLAG,
           purpose: PURPOSE,
           idempotencyKey: o.ref,
@@ -521,13 +548,8 @@ export async function startFaultBus(opts: {
   }
   let seq = 0;
   const offer = (w: Window, via: "http" | "kafka", producer: string, suffix = ""): Offered => {
-    const o: Offered = {
-      ref: `${w.prefix}${++seq}${suffix}`,
-      fault: w.fault,
-      via,
-      producer,
-      offeredAt: Date.now(),
-    };
+    const ref = `${w.prefix}${++seq}${suffix}`;
+    const o: Offered = { ref, fault: w.fault, via, producer, offeredAt: Date.now(), value: value(ref) };
     offered.set(o.ref, o);
     return o;
   };
@@ -848,6 +870,15 @@ export async function startFaultBus(opts: {
         recoveryAckMs: w.recoveryAckMs,
         crashes: crashed,
         ingressRefusals: ingressRefusals.length,
+        notAcknowledged: Object.entries(
+          mine
+            .filter((o) => !o.ackedAt)
+            .reduce<Record<string, number>>((m, o) => {
+              const why = (o.failed ?? "still open").slice(0, 120);
+              m[why] = (m[why] ?? 0) + 1;
+              return m;
+            }, {}),
+        ).map(([reason, n]) => ({ reason, n })),
         canonicalDuplicateRefs: duplicatesSeen,
         problems,
       };
