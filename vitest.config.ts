@@ -74,6 +74,20 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
         },
       },
+      {
+        extends: true,
+        test: {
+          // Faults under load (test/src/faults): they kill the stack's broker and registry, so they run after
+          // everything else, one file at a time. GRONDSLAG_FAULTS=full (npm run test:faults) repeats each fault 5
+          // times; inside npm test each runs once, shorter.
+          name: "faults",
+          include: ["test/faults/**/*.faults.spec.ts"],
+          fileParallelism: false,
+          testTimeout: 1_800_000,
+          hookTimeout: 300_000,
+          sequence: { groupOrder: 3 },
+        },
+      },
     ],
   },
 });

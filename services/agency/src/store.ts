@@ -98,7 +98,14 @@ export class Store {
   /** One transaction: committed when `fn` resolves, rolled back when it throws. */
   async transaction<T>(fn: (q: Query) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client is no longer the pool's to watch: a server that goes away mid-transaction emits 'error'
+    // on the client itself, an uncaught exception without a listener (PostgreSQL stopping crashed the agency:
+    // test/faults, postgres-down). The query in flight fails too, so the transaction is retried as transient.
     let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const q: Query = async <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) =>
@@ -112,6 +119,7 @@ export class Store {
       });
       throw err;
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   }

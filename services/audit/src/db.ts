@@ -216,6 +216,14 @@ export class AuditStore {
     build: (head: ChainHead, fresh: T[]) => StoredRecord[],
   ): Promise<{ inserted: number; skipped: number }> {
     const client = await this.pool.connect().catch(retriable);
+    // A checked-out client emits a lost server's 'error' itself (the pool watches only idle ones): without a
+    // listener PostgreSQL going away mid-batch is an uncaught exception (test/faults, postgres-down, found the same
+    // in the agency runtime). The query in flight fails too; the batch is retried.
+    let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const head = await this.headOf(client, partition);
@@ -238,10 +246,13 @@ export class AuditStore {
       await client.query("COMMIT");
       return { inserted: rows.length, skipped: records.length - rows.length };
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
       retriable(err);
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(broken);
     }
   }
 

@@ -49,6 +49,11 @@ export const gatewayEnv = baseEnv
         "must be grondslag.gateway or start with grondslag.gateway.",
       )
       .default("grondslag.gateway"),
+    /** This instance's stable name among those sharing the prefix: its transactional id (see GatewayConfig). */
+    GATEWAY_INSTANCE_ID: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, "lower-case letters, digits and hyphens")
+      .optional(),
     /** The parties whose ingress topics this instance reads (default every producing party). */
     GATEWAY_INGRESS_PARTIES: commaList.optional(),
     /** Partitions each Kafka worker handles at once (see GatewayConfig.partitionsConcurrently). */

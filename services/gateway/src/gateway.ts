@@ -40,6 +40,13 @@ export interface GatewayConfig {
   contractsDir: string | undefined;
   /** Consumer groups live under this prefix (the gateway's ACLs cover `grondslag.gateway.`). */
   groupPrefix?: string;
+  /**
+   * This instance's stable name among the instances sharing `groupPrefix` (a StatefulSet ordinal, a host name):
+   * its transactional id. A restarted instance then fences its killed predecessor, whose open transaction the
+   * broker aborts at once; with a random id (the default) it stays open, holding every read_committed reader of
+   * its partitions, until the transaction timeout (60 s). Two instances running at once must not share it.
+   */
+  instanceId?: string;
   /** Which Kafka workers this instance runs (default both): they scale separately by partitions. */
   workers?: readonly ("delivery" | "ingress")[];
   /**
@@ -87,27 +94,29 @@ export function createGateway(
   // The Java-compatible murmur2 partitioner: a KvK key lands on the same partition as from a Java client.
   const transactional = config.transactional ?? true;
   // One transactional id per instance, under the gateway's prefix (its ACL): instances never fence each other.
-  const transactionalId = `${groups}.tx.${crypto.randomUUID()}`;
-  const txProducer = kafka.producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    ...(transactional
-      ? {
-          transactionalId,
-          idempotent: true,
-          maxInFlightRequests: 1,
-          // A transaction begun right after a commit can be answered CONCURRENT_TRANSACTIONS while the broker
-          // still writes the markers (seen in the bench); kafkajs retries it after its 300 ms default, which
-          // stalls every publish behind it. Retry sooner, over about as long in all (≈13 s). kafkajs warns that
-          // limited retries may break exactly-once: here a write that gives up aborts its transaction, so nothing
-          // half-written becomes visible, and its default (unlimited) would hang publishes through an outage
-          // instead of answering 503.
-          // 10 ms first (measured: the markers are written within a few ms; 50 ms made every back-to-back
-          // transaction wait 50 ms, the ceiling of single HTTP publishes), doubling, over ≈20 s in all.
-          retry: { initialRetryTime: 10, retries: 10 },
-        }
-      : {}),
-  });
+  const transactionalId = `${groups}.tx.${config.instanceId ?? crypto.randomUUID()}`;
+  const newTxProducer = () =>
+    kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...(transactional
+        ? {
+            transactionalId,
+            idempotent: true,
+            maxInFlightRequests: 1,
+            // A transaction begun right after a commit can be answered CONCURRENT_TRANSACTIONS while the broker
+            // still writes the markers (seen in the bench); kafkajs retries it after its 300 ms default, which
+            // stalls every publish behind it. Retry sooner, over about as long in all (≈13 s). kafkajs warns that
+            // limited retries may break exactly-once: here a write that gives up aborts its transaction, so nothing
+            // half-written becomes visible, and its default (unlimited) would hang publishes through an outage
+            // instead of answering 503.
+            // 10 ms first (measured: the markers are written within a few ms; 50 ms made every back-to-back
+            // transaction wait 50 ms, the ceiling of single HTTP publishes), doubling, over ≈20 s in all.
+            retry: { initialRetryTime: 10, retries: 10 },
+          }
+        : {}),
+    });
+  let txProducer = newTxProducer();
   // Publishing writes in transactions (an event with its COLLECT record). Delivery, refusals and subscriptions
   // need no atomicity across records (delivery orders DISCLOSE before the delivery by awaiting it), so they keep
   // a plain producer: a transaction per delivery flush cost three quarters of delivery throughput (bench).
@@ -122,6 +131,19 @@ export function createGateway(
     maxMessages: 1000,
     transactional,
     partitions,
+    // A transaction whose commit failed (the broker killed mid-commit) leaves kafkajs' producer unable to begin
+    // another: a new one with the same transactional id takes over (test/faults found this gateway never recovered).
+    ...(transactional
+      ? {
+          renew: async (stuck) => {
+            await stuck.disconnect().catch(() => {});
+            const fresh = newTxProducer();
+            await fresh.connect();
+            txProducer = fresh;
+            return fresh;
+          },
+        }
+      : {}),
     log: log.child({ component: "producer" }),
   });
   const producer = transactional
@@ -133,6 +155,10 @@ export function createGateway(
       })
     : publishing;
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
+  // An idle client whose server went away emits 'error' on the pool: without a listener that is an uncaught
+  // exception, and PostgreSQL stopping took every gateway process down with it (test/faults, postgres-down).
+  // The pool replaces the client; the queries in flight fail and are retried or answered 503 as usual.
+  pool.on("error", (err) => log.warn({ err }, "PostgreSQL connection lost; the pool reconnects"));
   const schemaIds = new SchemaIds(config.registryUrl, config.registryAuth);
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
   const auditLog = new AuditLog(schemaIds);

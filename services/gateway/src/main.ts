@@ -44,6 +44,7 @@ createService({
         pseudonymKey: Buffer.from(env.PSEUDONYM_KEY, "base64"),
         contractsDir: env.CONTRACTS_DIR,
         groupPrefix: env.GATEWAY_GROUP_PREFIX,
+        ...(env.GATEWAY_INSTANCE_ID ? { instanceId: env.GATEWAY_INSTANCE_ID } : {}),
         workers: env.GATEWAY_WORKERS,
         ...(env.GATEWAY_INGRESS_PARTIES ? { ingressParties: env.GATEWAY_INGRESS_PARTIES } : {}),
         ...(env.GATEWAY_PARTITIONS_CONCURRENTLY

@@ -131,6 +131,9 @@ const NETWORK = new Set([
  * Whether an error is the infrastructure's (Kafka, PostgreSQL or the registry unreachable or overloaded) and so
  * worth retrying the same record for, rather than the record's own. Walks the cause chain.
  */
+const PG_CONNECTION_LOST =
+  /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
+
 export function isTransient(err: unknown): boolean {
   let e: unknown = err;
   for (let i = 0; i < 10 && e; i++) {
@@ -147,6 +150,9 @@ export function isTransient(err: unknown): boolean {
     if (typeof x.code === "string" && (NETWORK.has(x.code) || /^(08|53|57)/.test(x.code))) return true;
     if (x.name === "TimeoutError" || x.name === "AbortError") return true;
     if (x.name === "TypeError" && x.message === "fetch failed") return true;
+    // node-postgres' own errors for a server that went away carry no SQLSTATE, only these messages (a delivery
+    // whose transaction lost PostgreSQL was parked as poison: test/faults, postgres-down).
+    if (typeof x.message === "string" && PG_CONNECTION_LOST.test(x.message)) return true;
     e = x.cause;
   }
   return false;
@@ -175,9 +181,11 @@ export class BatchingProducer {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
+  /** Set when a transaction's end failed: kafkajs then stays in COMMITTING or ABORTING and refuses every later one. */
+  private wedged = false;
 
   constructor(
-    private readonly producer: Producer,
+    private producer: Producer,
     private readonly opts: {
       lingerMs: number;
       maxMessages: number;
@@ -188,6 +196,12 @@ export class BatchingProducer {
       transactional?: boolean;
       /** Splits writes so no request spans two leaders (required on a multi-broker cluster; see partitions.ts). */
       partitions?: PartitionPlanner;
+      /**
+       * A connected replacement for a transactional producer whose transaction state is stuck (with the same
+       * transactionalId, so its first InitProducerId fences the old epoch and the broker ends the open transaction
+       * at once instead of after the transaction timeout). Without it, a stuck producer fails every later write.
+       */
+      renew?: (stuck: Producer) => Promise<Producer>;
       log?: Logger;
     } = {
       lingerMs: 2,
@@ -247,15 +261,31 @@ export class BatchingProducer {
         await this.producer.sendBatch({ acks: -1, timeout, topicMessages });
       return;
     }
-    const txn = await this.producer.transaction();
+    if (this.wedged && this.opts.renew) {
+      this.opts.log?.warn("renewing the transactional producer after a transaction whose end failed");
+      this.producer = await this.opts.renew(this.producer);
+      this.wedged = false;
+    }
+    const txn = await this.producer.transaction().catch((err: unknown) => {
+      if (isStuckTransactionState(err)) this.wedged = true;
+      throw err;
+    });
     try {
       for (const topicMessages of batches) await txn.sendBatch({ acks: -1, timeout, topicMessages });
       await txn.commit();
     } catch (err) {
       if (txn.isActive()) {
         await txn.abort().catch((abortErr: unknown) => {
+          // An abort that failed leaves kafkajs in ABORTING: no transaction can begin on this producer again.
+          this.wedged = true;
           this.opts.log?.error({ err: abortErr }, "aborting a failed Kafka transaction failed");
         });
+      } else {
+        // The commit itself failed (its coordinator away, say, with the broker down): kafkajs stays in
+        // COMMITTING, and every later transaction() throws "Cannot call beginTransaction in state COMMITTING".
+        // The outcome of this one is unknown to us; the caller is told it failed and retries under the same
+        // event id, which delivery and audit deduplicate. Found by test/faults (broker kill -9 under load).
+        this.wedged = true;
       }
       throw err;
     }
@@ -302,6 +332,11 @@ export class BatchingProducer {
     }
     await this.inFlight;
   }
+}
+
+/** kafkajs' refusal to begin a transaction while an earlier one's end is still pending in its state machine. */
+function isStuckTransactionState(err: unknown): boolean {
+  return err instanceof Error && /Transaction state exception/.test(err.message);
 }
 
 function unwritable(err: unknown): UnwritableRecordError {

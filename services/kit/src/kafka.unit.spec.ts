@@ -208,6 +208,11 @@ describe("isTransient", () => {
     expect(isTransient(Object.assign(new Error("pg"), { code: "ECONNREFUSED" }))).toBe(true);
     expect(isTransient(Object.assign(new Error("pg"), { code: "57P01" }))).toBe(true);
     expect(isTransient(new TypeError("fetch failed"))).toBe(true);
+    // node-postgres when the server goes away mid-query: no SQLSTATE, only the message.
+    expect(isTransient(new Error("Connection terminated unexpectedly"))).toBe(true);
+    expect(isTransient(new Error("Client has encountered a connection error and is not queryable"))).toBe(
+      true,
+    );
     expect(isTransient(brokerRefusal("MESSAGE_TOO_LARGE"))).toBe(false);
     expect(isTransient(new GrondslagError("INTERNAL", "d", 500, true))).toBe(false);
     expect(isTransient(new TypeError("Cannot read properties of undefined"))).toBe(false);

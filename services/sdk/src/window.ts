@@ -88,10 +88,30 @@ export class RegistryWindow {
   }
 }
 
+/**
+ * A request that never got an answer: the registry library's HTTP layer (mappersmith) reports a refused or broken
+ * connection as a response with status 400 and the socket error as its text.
+ */
+const NETWORK_FAILURE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up|Timeout/i;
+
 /** The library's HTTP errors carry only a status: make them refusals with a fix. */
 function windowRefusal(err: unknown, what: string): unknown {
   const status = (err as { status?: unknown }).status;
   if (typeof status !== "number") return err;
+  if (status === 400 && NETWORK_FAILURE.test((err as Error).message)) {
+    // Not the request's fault (it would be INVALID_REQUEST, never retried): the gateway was not reachable, so a
+    // Kafka subscriber parked a good delivery as undecodable while a gateway restarted (test/faults,
+    // postgres-down). Retriable, so the subscriber tries the record again.
+    return new RefusalError(
+      {
+        code: "UNAVAILABLE",
+        detail: `registry window, ${what}: the gateway did not answer (${(err as Error).message})`,
+        fix: "Retry: the gateway is unreachable or restarting.",
+      },
+      { cause: err },
+    );
+  }
   if (status === 404) {
     return new RefusalError(
       {
