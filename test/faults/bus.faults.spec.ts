@@ -1,8 +1,8 @@
 import { randomInt } from "node:crypto";
 import { nativeFaultStack, testCredentialsFile, testStack } from "@grondslag/infra/test";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LEVEL, startFaultBus, type FaultBus, type FaultFigures } from "../src/faults/bus";
-import { REPORT_FILE, writeReport } from "../src/faults/report";
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { LEVEL, startFaultBus, type FaultBus } from "../src/faults/bus";
+import { expectInvariants, runUnderLoad } from "../src/faults/under-load";
 
 /**
  * Faults under steady load, every invariant checked after each. The bus runs as `npm start` runs it (two gateway
@@ -36,6 +36,8 @@ const GAP: [number, number] = FULL ? [15, 60] : [10, 30];
 const CHURN_CYCLES = FULL ? 3 : 1;
 
 let bus: FaultBus;
+const underLoad = (fault: string, inject: (rep: number) => Promise<void>) =>
+  runUnderLoad(bus, { reps: REPS, gap: GAP }, fault, inject);
 
 beforeAll(async () => {
   bus = await startFaultBus({ stack: nativeFaultStack(testStack()), credentialsFile: testCredentialsFile() });
@@ -44,58 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await bus?.stop();
 });
-
-/** Runs `inject` `REPS` times under load, each at a random moment, then checks every invariant. */
-async function underLoad(fault: string, inject: (rep: number) => Promise<void>): Promise<FaultFigures> {
-  const w = await bus.startLoad(fault);
-  const recoveryMs: number[] = [];
-  try {
-    for (let rep = 0; rep < REPS; rep++) {
-      // A random moment: after a random number of further acknowledged events.
-      await bus.acked(w, randomInt(GAP[0], GAP[1]));
-      bus.progress(`${fault} #${rep + 1}: injecting`);
-      await inject(rep);
-      const ms = await bus.recovery(w);
-      recoveryMs.push(ms);
-      bus.progress(`${fault} #${rep + 1}: a publish was delivered again ${ms} ms after the fault ended`);
-    }
-    await bus.acked(w, GAP[0]);
-  } finally {
-    await bus.stopLoad(w);
-  }
-  const f = await bus.check(w, REPS, recoveryMs);
-  process.stdout.write(`\n${writeReport(LEVEL, f)}\n(${REPORT_FILE})\n`);
-  if (f.problems.length > 0) process.stdout.write(`${fault}: ${f.problems.slice(0, 30).join("\n  ")}\n`);
-  return f;
-}
-
-function expectInvariants(f: FaultFigures) {
-  expect(f.acknowledged).toBeGreaterThan(0);
-  expect({
-    lost: f.lost,
-    duplicatedDisclosures: f.duplicatedDisclosures,
-    undisclosed: f.undisclosed,
-    auditMissing: f.auditMissing,
-    agencyMissing: f.agencyMissing,
-    agencyDuplicates: f.agencyDuplicates,
-    auditVerified: f.auditVerified,
-    ingressRefusals: f.ingressRefusals,
-    // A service that exits on its own under a fault is a crash (npm start's supervisor would restart it).
-    crashes: Object.values(f.crashes).reduce((a, b) => a + b, 0),
-    problems: f.problems,
-  }).toEqual({
-    lost: 0,
-    duplicatedDisclosures: 0,
-    undisclosed: 0,
-    auditMissing: 0,
-    agencyMissing: 0,
-    agencyDuplicates: 0,
-    auditVerified: true,
-    ingressRefusals: 0,
-    crashes: 0,
-    problems: [],
-  });
-}
 
 describe(`faults under load (${LEVEL}: ${REPS}× each)`, () => {
   it("a broker killed with kill -9 and started again", async () => {
