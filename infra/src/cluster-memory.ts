@@ -3,11 +3,9 @@
 // (acks=all, 1 KiB records, as fast as it goes) on a topic of its own replicated over every node. Prints one line a
 // node; the figures in infra/README.md come from here.
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { kafkaClient } from "./client";
 import { currentStackConfig } from "./harness";
-import { clusterReplication, kafkaClasspath, runningKafka } from "./kafka";
+import { adminClientProperties, clusterReplication, kafkaClasspath, runningKafka } from "./kafka";
 import { run } from "./proc";
 
 const RECORDS = Number(process.env.RECORDS ?? 300_000);
@@ -38,21 +36,7 @@ async function main() {
       },
     ],
   });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-memory-"));
-  const props = path.join(dir, "client.properties");
-  const { username, password } = config.kafka.admin;
-  fs.writeFileSync(
-    props,
-    [
-      "security.protocol=SASL_PLAINTEXT",
-      "sasl.mechanism=PLAIN",
-      `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${username}" password="${password}";`,
-      `bootstrap.servers=${config.kafka.brokers.join(",")}`,
-      "acks=all",
-      "",
-    ].join("\n"),
-    { mode: 0o600 },
-  );
+  const { file: props, cleanup } = adminClientProperties(config.kafka, ["acks=all"]);
   const peak = [...idle];
   const timer = setInterval(() => pids.forEach((p, i) => (peak[i] = Math.max(peak[i] ?? 0, rssMb(p)))), 250);
   const started = Date.now();
@@ -77,7 +61,7 @@ async function main() {
     summary = out.trim().split("\n").pop() ?? "";
   } finally {
     clearInterval(timer);
-    fs.rmSync(dir, { recursive: true, force: true });
+    cleanup();
     await admin.deleteTopics({ topics: [topic] });
     await admin.disconnect();
   }

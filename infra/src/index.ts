@@ -4,7 +4,13 @@ export { acquireStack, currentStackConfig, type Stack } from "./harness";
 export { upsertScramUsers, deleteScramUsers, listScramUsers } from "./scram";
 export { alterUserQuotas, describeUserQuotas, type UserQuota } from "./quotas";
 export { waitFor, type Progress } from "./proc";
-export { clusterReplication, ensureKafkaJars, KAFKA_AUTHORIZER_LOG, kafkaClasspath } from "./kafka";
+export {
+  adminClientProperties,
+  clusterReplication,
+  ensureKafkaJars,
+  KAFKA_AUTHORIZER_LOG,
+  kafkaClasspath,
+} from "./kafka";
 export { basicAuth, type RegistryCredential } from "./registry";
 export { SERVICES_DIR } from "./stack";
 export { isAlive, livePid, startDetached } from "./proc";

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { kafkaClient } from "./client";
 import { CACHE_DIR, INFRA_DIR, STATE_DIR } from "./paths";
@@ -384,4 +385,31 @@ export async function waitKafkaReady(
 export function kafkaNodeLogs(layout: KafkaLayout, id: number): string {
   const dir = nodeDir(layout, id);
   return `${path.join(dir, "server.log")} and ${path.join(dir, "stdout.log")}`;
+}
+
+/**
+ * A client config for Kafka's own Java tools as the super user (PLAIN), mode 0600, in a temp dir of its own: pass
+ * the file as `--producer.config` / `--command-config`, and call `cleanup` afterwards.
+ */
+export function adminClientProperties(
+  config: { brokers: string[]; admin: { username: string; password: string } },
+  extra: string[] = [],
+): { file: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-java-admin-"));
+  const file = path.join(dir, "client.properties");
+  const { username, password } = config.admin;
+  const quoted = password.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  fs.writeFileSync(
+    file,
+    [
+      "security.protocol=SASL_PLAINTEXT",
+      "sasl.mechanism=PLAIN",
+      `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${username}" password="${quoted}";`,
+      `bootstrap.servers=${config.brokers.join(",")}`,
+      ...extra,
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  return { file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,9 +1,9 @@
-import { loadCatalogue } from "@grondslag/contracts";
-import { kafkaClient, startPrivateStack, waitFor, type PrivateStack } from "@grondslag/infra";
+import { kafkaClient, waitFor, type PrivateStack } from "@grondslag/infra";
 import { within } from "@grondslag/infra/test";
 import { BatchingProducer, partitionPlanner } from "@grondslag/kit";
-import { applyContracts, readCredential } from "@grondslag/provision";
+import { readCredential } from "@grondslag/provision";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startProvisionedCluster } from "../src/faults/cluster";
 
 /**
  * Survival, not only recovery: on a private three-node cluster provisioned by contracts:apply (replication 3,
@@ -38,12 +38,7 @@ describe(`a three-node cluster survives the loss of any one broker (writes: ${MO
   let password: string;
 
   beforeAll(async () => {
-    stack = await startPrivateStack({ name: "broker-faults", brokers: 3, progress });
-    const { replication } = await applyContracts(loadCatalogue(), stack.config, {
-      dryRun: false,
-      credentialsFile: stack.credentialsFile,
-    });
-    expect(replication).toEqual({ replicationFactor: 3, minInsync: 2, brokers: 3 });
+    stack = await startProvisionedCluster("broker-faults", progress);
     password = readCredential(stack.credentialsFile, PARTY);
   }, 240_000);
 

@@ -1,10 +1,9 @@
 import { randomInt } from "node:crypto";
-import { loadCatalogue } from "@grondslag/contracts";
-import { startPrivateStack, type PrivateStack } from "@grondslag/infra";
+import type { PrivateStack } from "@grondslag/infra";
 import type { FaultStack } from "@grondslag/infra/test";
-import { applyContracts } from "@grondslag/provision";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { LEVEL, startFaultBus, type FaultBus } from "../src/faults/bus";
+import { startProvisionedCluster } from "../src/faults/cluster";
 import { expectInvariants, runUnderLoad } from "../src/faults/under-load";
 
 /**
@@ -24,12 +23,7 @@ let cluster: PrivateStack;
 let bus: FaultBus;
 
 beforeAll(async () => {
-  cluster = await startPrivateStack({ name: "cluster-faults", brokers: 3, progress });
-  const { replication } = await applyContracts(loadCatalogue(), cluster.config, {
-    dryRun: false,
-    credentialsFile: cluster.credentialsFile,
-  });
-  expect(replication).toEqual({ replicationFactor: 3, minInsync: 2, brokers: 3 });
+  cluster = await startProvisionedCluster("cluster-faults", progress);
   const stack: FaultStack = {
     config: cluster.config,
     brokers: cluster.brokers,

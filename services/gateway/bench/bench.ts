@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { deliveryDecision, loadCatalogue } from "@grondslag/contracts";
 import {
   acquireStack,
+  adminClientProperties,
   CREDENTIALS_FILE,
   ensureKafkaJars,
   kafkaClasspath,
@@ -273,21 +274,7 @@ async function load$(spec: LoadSpec): Promise<LoadResult> {
 
 /** Kafka's own Java producer (ProducerPerformance from the fetched jars) as the super user: the physical limit. */
 async function javaProducerPerformance(config: StackConfig, topic: string, records: number, size: number) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-bench-java-"));
-  const file = path.join(dir, "client.properties");
-  const { username, password } = config.kafka.admin;
-  fs.writeFileSync(
-    file,
-    [
-      "security.protocol=SASL_PLAINTEXT",
-      "sasl.mechanism=PLAIN",
-      `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${username}" password="${password.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}";`,
-      `bootstrap.servers=${config.kafka.brokers.join(",")}`,
-      "acks=all",
-      "",
-    ].join("\n"),
-    { mode: 0o600 },
-  );
+  const { file, cleanup } = adminClientProperties(config.kafka, ["acks=all"]);
   await ensureKafkaJars(() => {});
   try {
     const output = await new Promise<string>((resolve, reject) => {
@@ -329,7 +316,7 @@ async function javaProducerPerformance(config: StackConfig, topic: string, recor
     if (!last) throw new Error(`ProducerPerformance printed no summary: ${output.slice(-2000)}`);
     return { records: Number(last[1]), perSecond: Number(last[2]), line: last[0] };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 }
 
