@@ -3,7 +3,7 @@ import { within } from "@grondslag/infra/test";
 import { BatchingProducer, partitionPlanner } from "@grondslag/kit";
 import { readCredential } from "@grondslag/provision";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startProvisionedCluster } from "../src/faults/cluster";
+import { startProvisionedStack } from "../src/faults/cluster";
 
 /**
  * Survival, not only recovery: on a private three-node cluster provisioned by contracts:apply (replication 3,
@@ -38,7 +38,7 @@ describe(`a three-node cluster survives the loss of any one broker (writes: ${MO
   let password: string;
 
   beforeAll(async () => {
-    stack = await startProvisionedCluster("broker-faults", progress);
+    stack = await startProvisionedStack("broker-faults", 3, progress);
     password = readCredential(stack.credentialsFile, PARTY);
   }, 240_000);
 

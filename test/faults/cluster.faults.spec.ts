@@ -1,9 +1,8 @@
 import { randomInt } from "node:crypto";
 import type { PrivateStack } from "@grondslag/infra";
-import type { FaultStack } from "@grondslag/infra/test";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { LEVEL, startFaultBus, type FaultBus } from "../src/faults/bus";
-import { startProvisionedCluster } from "../src/faults/cluster";
+import { faultStackOf, startProvisionedStack } from "../src/faults/cluster";
 import { expectInvariants, runUnderLoad } from "../src/faults/under-load";
 
 /**
@@ -23,22 +22,12 @@ let cluster: PrivateStack;
 let bus: FaultBus;
 
 beforeAll(async () => {
-  cluster = await startProvisionedCluster("cluster-faults", progress);
-  const stack: FaultStack = {
-    config: cluster.config,
-    brokers: cluster.brokers,
-    killBroker: async (i) => {
-      await cluster.killBroker(i);
-    },
-    startBroker: async (i) => {
-      await cluster.startBroker(i);
-    },
-    killRegistry: async () => {
-      await cluster.killRegistry();
-    },
-    startRegistry: () => cluster.startRegistry(),
-  };
-  bus = await startFaultBus({ stack, credentialsFile: cluster.credentialsFile, progress });
+  cluster = await startProvisionedStack("cluster-faults", 3, progress);
+  bus = await startFaultBus({
+    stack: faultStackOf(cluster),
+    credentialsFile: cluster.credentialsFile,
+    progress,
+  });
 }, 600_000);
 
 afterAll(async () => {

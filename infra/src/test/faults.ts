@@ -3,17 +3,13 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import type { StackConfig } from "../config";
-import { readInfraEnv } from "../env";
-import { kafkaRunning, startKafka, waitKafkaReady } from "../kafka";
 import { STATE_DIR } from "../paths";
-import { jdbc, registryDatabase } from "../postgres";
-import { isAlive, portOpen, run, waitFor, type Progress } from "../proc";
-import { registryRunning, startRegistry, waitRegistryReady } from "../registry";
+import { portOpen, run, waitFor, type Progress } from "../proc";
 
 /**
  * What a fault spec needs of the stack beyond its addresses: the broker(s) and the registry as processes it may
- * kill and start again. The native single-node stack is one implementation (`nativeFaultStack`); a private
- * multi-broker stack offers the same handles, so the fault specs take the stack as a parameter.
+ * kill and start again. A private stack (`startPrivateStack`, one node or three) provides them: the fault specs take
+ * the stack as a parameter, and never kill the stack the other specs share.
  */
 export interface FaultStack {
   config: StackConfig;
@@ -27,73 +23,6 @@ export interface FaultStack {
   killRegistry(): Promise<void>;
   /** Starts the registry again (its schemas are in PostgreSQL); resolves when it is ready. */
   startRegistry(): Promise<void>;
-}
-
-async function killAndWait(pid: number, what: string): Promise<void> {
-  process.kill(pid, "SIGKILL");
-  await waitFor(`${what} (pid ${pid}) to be gone`, () => Promise.resolve(isAlive(pid) ? undefined : true), {
-    timeoutMs: 10_000,
-    intervalMs: 20,
-  });
-}
-
-/**
- * The native stack `infra:up` runs (one KRaft node, Apicurio), as fault handles: each kill is `kill -9` of the pid
- * the stack recorded, each start the same start `infra:up` does (same ports, same data directory).
- */
-export function nativeFaultStack(config: StackConfig, progress: Progress = () => {}): FaultStack {
-  const env = readInfraEnv();
-  if (config.mode !== "native") throw new Error(`fault specs need the native stack, not ${config.mode}`);
-  return {
-    config,
-    brokers: 1,
-    async killBroker(index = 0) {
-      if (index !== 0) throw new Error(`the native stack has one broker, not ${index + 1}`);
-      const pid = kafkaRunning();
-      if (pid === undefined) throw new Error("the stack's broker does not run");
-      await killAndWait(pid, "the broker");
-    },
-    async startBroker(index = 0) {
-      if (index !== 0) throw new Error(`the native stack has one broker, not ${index + 1}`);
-      // A killed JVM's port can linger for a moment; startKafka refuses a taken port.
-      await waitFor(
-        "the broker's port to be free",
-        async () => ((await portOpen(env.GRONDSLAG_KAFKA_PORT)) ? undefined : true),
-        {
-          timeoutMs: 30_000,
-          intervalMs: 50,
-        },
-      );
-      await startKafka(
-        { port: env.GRONDSLAG_KAFKA_PORT, controllerPort: env.GRONDSLAG_KAFKA_CONTROLLER_PORT },
-        progress,
-      );
-      await waitKafkaReady(config.kafka.brokers, config.kafka.admin, progress);
-    },
-    async killRegistry() {
-      const pid = registryRunning();
-      if (pid === undefined) throw new Error("the stack's registry does not run");
-      await killAndWait(pid, "the registry");
-    },
-    async startRegistry() {
-      await waitFor(
-        "the registry's port to be free",
-        async () => ((await portOpen(env.GRONDSLAG_REGISTRY_PORT)) ? undefined : true),
-        { timeoutMs: 30_000, intervalMs: 50 },
-      );
-      await startRegistry(
-        { port: env.GRONDSLAG_REGISTRY_PORT, managementPort: env.GRONDSLAG_REGISTRY_MANAGEMENT_PORT },
-        jdbc(config.postgres, registryDatabase(config.postgres)),
-        { java: env.GRONDSLAG_REGISTRY_JAVA, progress },
-      );
-      await waitRegistryReady(
-        config.registry.url,
-        config.registry.nativeUrl,
-        config.registry.admin,
-        progress,
-      );
-    },
-  };
 }
 
 const PG_BIN = process.env.GRONDSLAG_FAULTS_PG_BIN ?? "/usr/lib/postgresql/15/bin";

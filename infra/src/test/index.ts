@@ -284,10 +284,4 @@ export async function startGroupsAtEnd(
 
 export { javaConsume, javaProduce, type JavaRun } from "./java-client";
 export { probeAccess, type Probe, type ProbeOp, type ProbeResult } from "./access-probe";
-export {
-  FAULTS_PG_DIR,
-  nativeFaultStack,
-  startPrivatePostgres,
-  type FaultStack,
-  type PrivatePostgres,
-} from "./faults";
+export { FAULTS_PG_DIR, startPrivatePostgres, type FaultStack, type PrivatePostgres } from "./faults";
