@@ -74,9 +74,8 @@ export function partitionPlanner(admin: () => Admin, opts: { ttlMs?: number } = 
   return {
     async plan(items) {
       const now = Date.now();
-      const stale = [...new Set(items.map((i) => i.topic))].filter(
-        (t) => (known.get(t)?.at ?? -Infinity) + ttlMs < now,
-      );
+      const topics = [...new Set(items.map((i) => i.topic))];
+      const stale = topics.filter((t) => (known.get(t)?.at ?? -Infinity) + ttlMs < now);
       if (stale.length > 0) {
         try {
           const { topics } = await admin().fetchTopicMetadata({ topics: stale });
@@ -85,7 +84,12 @@ export function partitionPlanner(admin: () => Admin, opts: { ttlMs?: number } = 
           if (stale.some((t) => !known.has(t))) throw err;
         }
       }
-      const metadata = new Map([...known].map(([t, k]) => [t, k.partitions]));
+      // Only the topics of this write: a flush names a handful, the cache may hold every topic written.
+      const metadata = new Map<string, PartitionMetadata[]>();
+      for (const t of topics) {
+        const k = known.get(t);
+        if (k) metadata.set(t, k.partitions);
+      }
       return planByPartition(items, metadata, partitioner);
     },
     invalidate() {
