@@ -99,6 +99,15 @@ export type AuditInput =
       reason: { code: string; detail: string };
     });
 
+/**
+ * Text a party chose (a topic name it asked for, a refusal's detail quoting it) may hold NUL, which PostgreSQL text
+ * cannot store: one such refusal stopped the audit store's ingest of its partition for good (found by the hostile
+ * corpus, whose topic names hold NUL, and `npm start` after it). It is recorded as U+FFFD, like any other byte that is
+ * not text.
+ */
+const storable = (s: string): string => (s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
+const storableOrNull = (s: string | null | undefined): string | null => (s == null ? null : storable(s));
+
 export function auditRecord(input: AuditInput): AuditRecord {
   const recipient = input.action === "COLLECT" ? null : (input.recipient ?? null);
   const reason = input.action === "REJECT" ? input.reason : undefined;
@@ -112,15 +121,15 @@ export function auditRecord(input: AuditInput): AuditRecord {
     id: auditRecordId(idBase, input.action, party, reason?.code ?? null),
     time: input.time,
     action: input.action,
-    topic: input.topic,
+    topic: storable(input.topic),
     eventId,
-    producer: input.producer,
-    recipient,
-    grondslag: input.grondslag || null,
-    purpose: input.purpose || null,
+    producer: storable(input.producer),
+    recipient: storableOrNull(recipient),
+    grondslag: storableOrNull(input.grondslag || null),
+    purpose: storableOrNull(input.purpose || null),
     fields: input.action === "REJECT" ? [] : input.fields,
     reasonCode: reason?.code ?? null,
-    reasonDetail: reason?.detail ?? null,
+    reasonDetail: storableOrNull(reason?.detail),
     channel: input.channel,
     traceId: input.trace.traceId,
     spanId: input.trace.spanId,

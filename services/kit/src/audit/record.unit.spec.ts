@@ -20,6 +20,23 @@ const trace = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0b
 const time = new Date("2026-03-02T08:00:00.000Z");
 
 describe("the one audit record builder", () => {
+  it("records NUL in a party's text as U+FFFD: PostgreSQL text cannot hold it, and the store would stop on it", () => {
+    const r = auditRecord({
+      action: "REJECT",
+      topic: "arbo.accident\u0000reported",
+      producer: "uwv",
+      grondslag: "x\u0000",
+      channel: "http",
+      trace: { traceId: "0".repeat(32), spanId: "1".repeat(16) },
+      time: new Date(0),
+      reason: { code: "UNKNOWN_TOPIC", detail: "no topic 'arbo.accident\u0000reported'" },
+    });
+    expect(JSON.stringify(r)).not.toContain("\\u0000");
+    expect(r.topic).toBe("arbo.accident\uFFFDreported");
+    expect(r.grondslag).toBe("x\uFFFD");
+    expect(r.reasonDetail).toBe("no topic 'arbo.accident\uFFFDreported'");
+  });
+
   it("builds COLLECT, DISCLOSE and REJECT with ids that name the same action the same way", () => {
     const collect = auditRecord({
       action: "COLLECT",
