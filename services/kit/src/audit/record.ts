@@ -103,10 +103,21 @@ export type AuditInput =
  * Text a party chose (a topic name it asked for, a refusal's detail quoting it) may hold NUL, which PostgreSQL text
  * cannot store: one such refusal stopped the audit store's ingest of its partition for good (found by the hostile
  * corpus, whose topic names hold NUL, and `npm start` after it). It is recorded as U+FFFD, like any other byte that is
- * not text.
+ * not text: by the builder, and by the decoder for records an older gateway left on the log.
  */
 const storable = (s: string): string => (s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
-const storableOrNull = (s: string | null | undefined): string | null => (s == null ? null : storable(s));
+const storableOrNull = (s: string | null): string | null => (s === null ? null : storable(s));
+function storableText(r: AuditRecord): AuditRecord {
+  return {
+    ...r,
+    topic: storable(r.topic),
+    producer: storable(r.producer),
+    recipient: storableOrNull(r.recipient),
+    grondslag: storableOrNull(r.grondslag),
+    purpose: storableOrNull(r.purpose),
+    reasonDetail: storableOrNull(r.reasonDetail),
+  };
+}
 
 export function auditRecord(input: AuditInput): AuditRecord {
   const recipient = input.action === "COLLECT" ? null : (input.recipient ?? null);
@@ -116,26 +127,26 @@ export function auditRecord(input: AuditInput): AuditRecord {
   const idBase = input.eventId === undefined ? `${input.trace.traceId}:${input.trace.spanId}` : eventId;
   const party =
     input.action === "REJECT" && input.eventId === undefined ? (recipient ?? input.producer) : recipient;
-  return {
+  return storableText({
     v: 1,
     id: auditRecordId(idBase, input.action, party, reason?.code ?? null),
     time: input.time,
     action: input.action,
-    topic: storable(input.topic),
+    topic: input.topic,
     eventId,
-    producer: storable(input.producer),
-    recipient: storableOrNull(recipient),
-    grondslag: storableOrNull(input.grondslag || null),
-    purpose: storableOrNull(input.purpose || null),
+    producer: input.producer,
+    recipient,
+    grondslag: input.grondslag || null,
+    purpose: input.purpose || null,
     fields: input.action === "REJECT" ? [] : input.fields,
     reasonCode: reason?.code ?? null,
-    reasonDetail: storableOrNull(reason?.detail),
+    reasonDetail: reason?.detail ?? null,
     channel: input.channel,
     traceId: input.trace.traceId,
     spanId: input.trace.spanId,
     schemaId: input.schemaId ?? null,
     subjects: input.subjects ?? [],
-  };
+  });
 }
 
 /** The record (bounded) as Avro binary in the registry's framing, with the id of `audit.log-value`. */
@@ -151,7 +162,7 @@ export function decodeAuditRecord(value: Buffer): AuditRecord {
   const framed = fromWire(value);
   if (framed === undefined)
     throw new Error("not an audit record: the value is not in the registry's framing");
-  return auditType.fromBuffer(framed.body) as AuditRecord;
+  return storableText(auditType.fromBuffer(framed.body) as AuditRecord);
 }
 
 /**

@@ -106,6 +106,25 @@ describe("the one audit record builder", () => {
 });
 
 describe("audit records on the wire", () => {
+  it("decodes NUL in a record an older gateway wrote as U+FFFD, so the store can take it", () => {
+    const raw = avro.Type.forSchema(AUDIT_RECORD_SCHEMA as unknown as avro.Schema);
+    const good = encodeAuditRecord(
+      auditRecord({
+        action: "REJECT",
+        topic: "t",
+        producer: "uwv",
+        channel: "http",
+        trace,
+        time,
+        reason: { code: "UNKNOWN_TOPIC", detail: "d" },
+      }),
+      42,
+    );
+    const body = raw.fromBuffer(good.subarray(5)) as Record<string, unknown>;
+    const withNul = Buffer.concat([good.subarray(0, 5), raw.toBuffer({ ...body, topic: "t\u0000x" })]);
+    expect(decodeAuditRecord(withNul).topic).toBe("t\uFFFDx");
+  });
+
   it("are the registered Avro schema in the registry's framing, readable by any Avro tool", () => {
     const record = auditRecord({
       action: "COLLECT",
