@@ -22,6 +22,15 @@ export const errorCodes = {
     title: "Idempotency key reused with another payload",
     retriable: false,
   },
+  /**
+   * An earlier attempt under the same Idempotency-Key is still being written, or its outcome is not known yet (a
+   * gateway died or the bus failed mid-write): retry after Retry-After, with the same key and payload.
+   */
+  IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    title: "An earlier attempt with this idempotency key is in progress",
+    retriable: true,
+  },
   PAYLOAD_TOO_LARGE: { status: 413, title: "Payload too large", retriable: false },
   /** The event as a Kafka record would exceed what the broker takes (an ingress record's invalid text can grow). */
   RECORD_TOO_LARGE: { status: 413, title: "Event too large for the bus", retriable: false },

@@ -114,9 +114,12 @@ describe("traceparent", () => {
 });
 
 describe("error codes", () => {
-  it("retriable codes are exactly the 429s and 5xx", () => {
+  it("retriable codes are exactly the 429s and 5xx, and the 409 of a key whose first attempt is in progress", () => {
+    // 409 for a retry that overlaps its first attempt, as the IETF Idempotency-Key draft says, with Retry-After.
     for (const [code, meta] of Object.entries(errorCodes)) {
-      expect(meta.retriable, code).toBe(meta.status === 429 || meta.status >= 500);
+      expect(meta.retriable, code).toBe(
+        meta.status === 429 || meta.status >= 500 || code === "IDEMPOTENCY_IN_PROGRESS",
+      );
     }
   });
 });

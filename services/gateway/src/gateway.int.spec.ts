@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import csr from "@kafkajs/confluent-schema-registry";
 import { readCredential } from "@grondslag/provision";
 import { AUDIT_TOPIC, canonicalTopic, deliveryTopic, ingressTopic, rejectedTopic } from "@grondslag/wire";
-import { basicAuth, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
+import { basicAuth, databaseUrl, deleteScramUsers, upsertScramUsers, waitFor } from "@grondslag/infra";
 import { encodeEvent, exampleEvent } from "@grondslag/schemas";
 import {
   dropDbSchema,
@@ -20,10 +20,12 @@ import {
   type Offsets,
 } from "@grondslag/infra/test";
 import kafkajs, { type KafkaMessage } from "kafkajs";
+import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GatewayError } from "./errors";
 import { createGateway, type Gateway, type GatewayConfig } from "./gateway";
+import { eventIdFor } from "./core/idempotency";
 import { testGatewayConfig } from "./test-config";
 import { Pseudonymiser, type AuditRecord } from "@grondslag/kit";
 import { BUS_HEADERS as H, header, toWire } from "@grondslag/wire";
@@ -109,7 +111,52 @@ describe("gateway core against the real stack", () => {
     dbSchema: uniqueDbSchema("int"),
     groupPrefix: uniqueName("grondslag.gateway.int"),
     ingressParties: [UITLENER],
+    instanceId: uniqueName("int"),
   });
+  /** While set, the gateway "dies" between its Kafka write and settling its idempotency keys. */
+  let settleFails = false;
+  const db = new pg.Pool({ connectionString: databaseUrl(stack.postgres), max: 2 });
+  /** A key reserved by an attempt that never settled, as a dead process leaves it. */
+  async function unsettled(
+    cmd: PublishCommand,
+    like: string,
+    opts: { ageSeconds: number; instance?: string; fenced?: boolean },
+  ) {
+    await db.query(
+      `INSERT INTO ${config.dbSchema}.idempotency
+         (producer, key, payload_sha256, event_id, topic, trace_id, state, attempt, instance, incarnation,
+          reserved_at, fenced)
+       SELECT producer, $2, payload_sha256, $3, topic, trace_id, 'pending', $4, $5, 'earlier',
+              now() - make_interval(secs => $6), $7
+         FROM ${config.dbSchema}.idempotency WHERE producer = $1 AND key = $8`,
+      [
+        cmd.producer,
+        cmd.idempotencyKey,
+        eventIdFor(cmd),
+        crypto.randomUUID(),
+        opts.instance ?? "gone",
+        opts.ageSeconds,
+        opts.fenced ?? false,
+        like,
+      ],
+    );
+  }
+  const rowState = async (cmd: PublishCommand) =>
+    (
+      await db.query<{ state: string }>(
+        `SELECT state FROM ${config.dbSchema}.idempotency WHERE producer = $1 AND key = $2`,
+        [cmd.producer, cmd.idempotencyKey],
+      )
+    ).rows[0]?.state;
+  /** The canonical records of `eventId` written since the spec began, read to the end offsets of now. */
+  const canonicalCopies = async (topic: string, eventId: string) =>
+    (
+      await readToEnd(stack, {
+        topic: canonicalTopic(topic),
+        from: since,
+        map: (m) => (header(m.headers, H.eventId) === eventId ? m.offset : undefined),
+      })
+    ).length;
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
   const ours = (r: AuditRecord, kvk = "90000001") =>
     r.subjects.some((s) => s.pseudonym === pseudonymiser.pseudonym("kvk", kvk));
@@ -123,7 +170,15 @@ describe("gateway core against the real stack", () => {
   }
 
   beforeAll(async () => {
-    gateway = createGateway(config, pino({ level: "warn" }));
+    gateway = createGateway(config, pino({ level: "warn" }), undefined, {
+      idempotency: (store) => ({
+        ...store,
+        settle: (owner, outcome) =>
+          settleFails
+            ? Promise.reject(new Error("the process died before it settled"))
+            : store.settle(owner, outcome),
+      }),
+    });
     const { canonical, ingress } = gateway.kafkaTopics();
     const [deliverGroup, ingressGroup] = gateway.groups as [string, string];
     since = await endOffsets(stack, [...new Set([...TOPICS, ...canonical, ...ingress])]);
@@ -134,6 +189,7 @@ describe("gateway core against the real stack", () => {
   afterAll(async () => {
     await gateway.stop();
     await dropDbSchema(stack, config.dbSchema);
+    await db.end();
   });
 
   const accident = (reportReference: string): PublishCommand => ({
@@ -208,6 +264,88 @@ describe("gateway core against the real stack", () => {
     ).rejects.toMatchObject({
       code: "IDEMPOTENCY_CONFLICT",
     });
+  });
+
+  it("two attempts under one key at the same moment write the event once", async () => {
+    // Two coalesced batches at once, as a client that timed out and retried while its first attempt still waited
+    // on the bus (test/faults found 79 events written twice that way after a broker kill).
+    const cmd = accident(uniqueName("ref"));
+    const [a, b] = await Promise.all([
+      gateway.publisher.publishBatch([cmd]),
+      gateway.publisher.publishBatch([cmd]),
+    ]);
+    const outcomes = [a[0], b[0]].map((r) =>
+      r && "code" in r ? r.code : r?.duplicate ? "duplicate" : "written",
+    );
+    expect(outcomes).toContain("written");
+    expect(outcomes.filter((o) => o === "written")).toHaveLength(1);
+    expect(outcomes.every((o) => ["written", "duplicate", "IDEMPOTENCY_IN_PROGRESS"].includes(o))).toBe(true);
+    expect(await canonicalCopies(ACCIDENT, eventIdFor(cmd))).toBe(1);
+    // The retry then gets the first receipt.
+    await expect(gateway.publisher.publish(cmd)).resolves.toMatchObject({
+      eventId: eventIdFor(cmd),
+      duplicate: true,
+    });
+  });
+
+  it("a key whose attempt never settled: in progress while it may still be written, then written once", async () => {
+    const first = accident(uniqueName("ref"));
+    await gateway.publisher.publish(first);
+    const cmd = { ...first, idempotencyKey: uniqueName("idem") };
+    await unsettled(cmd, first.idempotencyKey!, { ageSeconds: 1 });
+    await expect(gateway.publisher.publish(cmd)).rejects.toMatchObject({
+      code: "IDEMPOTENCY_IN_PROGRESS",
+      retryAfterSeconds: 1,
+    });
+    expect(await canonicalCopies(ACCIDENT, eventIdFor(cmd))).toBe(0);
+    // Past TAKEOVER_AFTER_MS its transaction is surely over, and delivery has read to the end without it.
+    await db.query(
+      `UPDATE ${config.dbSchema}.idempotency SET reserved_at = now() - interval '1 minute 30 seconds'
+        WHERE producer = $1 AND key = $2`,
+      [cmd.producer, cmd.idempotencyKey],
+    );
+    await expect(gateway.publisher.publish(cmd)).resolves.toMatchObject({
+      eventId: eventIdFor(cmd),
+      duplicate: false,
+    });
+    expect(await rowState(cmd)).toBe("committed");
+    await expect(gateway.publisher.publish(cmd)).resolves.toMatchObject({ duplicate: true });
+    expect(await canonicalCopies(ACCIDENT, eventIdFor(cmd))).toBe(1);
+  });
+
+  it("a restart of an instance resolves the keys its earlier process left unsettled, without waiting", async () => {
+    // Reserved before this process started, by the same instance: start() fenced it (the fresh transactional
+    // producer ended whatever that process had open). The reservation is seconds old, yet it is resolved now.
+    const first = accident(uniqueName("ref"));
+    await gateway.publisher.publish(first);
+    const cmd = { ...first, idempotencyKey: uniqueName("idem") };
+    await unsettled(cmd, first.idempotencyKey!, {
+      ageSeconds: 2,
+      instance: config.instanceId!,
+      fenced: true,
+    });
+    await expect(gateway.publisher.publish(cmd)).resolves.toMatchObject({ duplicate: false });
+    expect(await canonicalCopies(ACCIDENT, eventIdFor(cmd))).toBe(1);
+  });
+
+  it("delivery settles the key of an event whose gateway died after writing it; the retry gets its receipt", async () => {
+    const cmd = accident(uniqueName("ref"));
+    settleFails = true;
+    const receipt = await gateway.publisher.publish(cmd).finally(() => (settleFails = false));
+    expect(receipt).toMatchObject({ duplicate: false });
+    await waitFor(
+      "delivery to mark the key committed",
+      async () => ((await rowState(cmd)) === "committed" ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      },
+    );
+    await expect(gateway.publisher.publish(cmd)).resolves.toMatchObject({
+      eventId: receipt.eventId,
+      duplicate: true,
+    });
+    expect(await canonicalCopies(ACCIDENT, receipt.eventId)).toBe(1);
   });
 
   it("refuses with the rule that refused, and audits each refusal as a REJECT without the raw BSN", async () => {

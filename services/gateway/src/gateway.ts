@@ -10,7 +10,12 @@ import type { Readiness } from "./ports";
 import { CatalogueHolder } from "./core/catalogue";
 import { migrate } from "./core/db";
 import { createDelivery } from "./core/delivery";
-import { pgIdempotencyStore } from "./core/idempotency";
+import {
+  fenceEarlierIncarnations,
+  pgIdempotencyStore,
+  TRANSACTION_TIMEOUT_MS,
+  type IdempotencyStore,
+} from "./core/idempotency";
 import { createIngress } from "./core/ingress";
 import {
   AuditLog,
@@ -71,6 +76,8 @@ export interface GatewayHooks {
   onFatal?: (err: Error) => void;
   onDecision?: (d: { topic: string; outcome: string; grondslag: string; purpose: string }) => void;
   onDisclosure?: (d: { topic: string; recipient: string; grondslag: string }) => void;
+  /** Wraps the idempotency store (specs use it to stop a process between its Kafka write and settling its keys). */
+  idempotency?: (store: IdempotencyStore) => IdempotencyStore;
 }
 
 /**
@@ -94,7 +101,10 @@ export function createGateway(
   // The Java-compatible murmur2 partitioner: a KvK key lands on the same partition as from a Java client.
   const transactional = config.transactional ?? true;
   // One transactional id per instance, under the gateway's prefix (its ACL): instances never fence each other.
-  const transactionalId = `${groups}.tx.${config.instanceId ?? crypto.randomUUID()}`;
+  const instance = config.instanceId ?? crypto.randomUUID();
+  const transactionalId = `${groups}.tx.${instance}`;
+  // This process, as the owner of the idempotency keys it reserves (a restart of the instance fences them).
+  const owner = { instance, incarnation: crypto.randomUUID() };
   const newTxProducer = () =>
     kafka.producer({
       allowAutoTopicCreation: false,
@@ -102,6 +112,8 @@ export function createGateway(
       ...(transactional
         ? {
             transactionalId,
+            // Bounds when an unsettled attempt's outcome is known (idempotency.ts: TAKEOVER_AFTER_MS).
+            transactionTimeout: TRANSACTION_TIMEOUT_MS,
             idempotent: true,
             maxInFlightRequests: 1,
             // A transaction begun right after a commit can be answered CONCURRENT_TRANSACTIONS while the broker
@@ -167,11 +179,32 @@ export function createGateway(
   const publisher = createPublisher({
     ...common,
     producer: publishing,
-    idempotency: pgIdempotencyStore(pool, config.dbSchema),
+    idempotency: (hooks.idempotency ?? ((x) => x))(pgIdempotencyStore(pool, config.dbSchema)),
+    owner,
+    deliveredToEnd: (topic) => deliveredToEnd(canonicalTopic(topic)),
+    atomicWrites: transactional,
     pseudonymiser,
     log: log.child({ component: "publish" }),
     ...(hooks.onDecision ? { onDecision: hooks.onDecision } : {}),
   });
+  /**
+   * Whether the delivery group has read `topic` to the end offsets it has now: polled for up to `waitMs`, since
+   * under load delivery is a few batches behind. An aborted transaction's records and markers are passed too.
+   */
+  async function deliveredToEnd(topic: string, waitMs = 3_000): Promise<boolean> {
+    const ends = await metadataAdmin.fetchTopicOffsets(topic);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const [read] = await metadataAdmin.fetchOffsets({ groupId: `${groups}.deliver`, topics: [topic] });
+      const at = new Map((read?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      if (
+        ends.every((e) => BigInt(e.high) <= BigInt(e.low) || (at.get(e.partition) ?? -1n) >= BigInt(e.high))
+      )
+        return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const delivery = createDelivery({
     ...common,
     // A fetched batch of at most 256 KiB per partition (≈700 canonical events; kafkajs' default is 1 MiB): a
@@ -296,6 +329,12 @@ export function createGateway(
       await migrate(pool, config.dbSchema);
       await rawProducer.connect();
       if (txProducer !== rawProducer) await txProducer.connect();
+      // The transactional producer's InitProducerId has ended what an earlier process of this instance left open.
+      if (transactional && config.instanceId) {
+        const fenced = await fenceEarlierIncarnations(pool, config.dbSchema, owner);
+        if (fenced > 0)
+          log.info({ fenced }, "fenced the unsettled idempotency keys of this instance's last run");
+      }
       await admin.connect();
       await metadataAdmin.connect();
       const { topics, parties } = kafkaTopics();

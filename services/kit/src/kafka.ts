@@ -113,6 +113,8 @@ const rootCause = (err: unknown): unknown => {
 /** A broker answer about the records themselves (MESSAGE_TOO_LARGE, INVALID_RECORD, …), not about the bus. */
 export function isRecordError(err: unknown): boolean {
   if (err instanceof UnwritableRecordError) return true;
+  // A commit whose outcome is unknown is never to be written again, whatever refused it.
+  if (err instanceof TransactionInDoubtError || err instanceof WriteNotStartedError) return false;
   const root = rootCause(err) as { name?: string; retriable?: boolean } | undefined;
   return root?.name === "KafkaJSProtocolError" && root.retriable === false;
 }
@@ -139,7 +141,7 @@ export function isTransient(err: unknown): boolean {
   for (let i = 0; i < 10 && e; i++) {
     const x = e as { name?: string; code?: unknown; retriable?: boolean; message?: string; cause?: unknown };
     // Our own errors say it themselves: only "the bus is unavailable" is worth the same record again.
-    if (e instanceof GrondslagError) return e.code === "UNAVAILABLE";
+    if (e instanceof GrondslagError) return e.code === "UNAVAILABLE" || e.code === "IDEMPOTENCY_IN_PROGRESS";
     if (x.name === "UnwritableRecordError") return false;
     if (x.name === "KafkaJSNumberOfRetriesExceeded" || x.retriable === true) return true;
     if (
@@ -158,8 +160,30 @@ export function isTransient(err: unknown): boolean {
   return false;
 }
 
+/**
+ * A transactional write whose commit was sent but not answered (its coordinator died, say): the transaction may
+ * be committed or aborted, and Kafka settles which when the producer's transactional id is next initialised. Every
+ * other failure of a transactional write means nothing of it became visible.
+ */
+export class TransactionInDoubtError extends Error {
+  constructor(cause: unknown) {
+    super("the Kafka transaction's commit was not answered: its outcome is unknown", { cause });
+    this.name = "TransactionInDoubtError";
+  }
+}
+
+/** A write refused before its transaction began, because the caller's `notAfter` had passed: nothing was written. */
+export class WriteNotStartedError extends Error {
+  constructor() {
+    super("the write could not begin before its deadline (the bus was slow or away): nothing was written");
+    this.name = "WriteNotStartedError";
+  }
+}
+
 interface Pending {
   items: TopicMessage[];
+  /** Epoch ms after which this caller's records must not be written any more. */
+  notAfter: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -209,7 +233,11 @@ export class BatchingProducer {
     },
   ) {}
 
-  send(items: TopicMessage[]): Promise<void> {
+  /**
+   * Queues `items` for one write. With `notAfter` (epoch ms) they are refused with WriteNotStartedError, unwritten,
+   * if their write cannot begin by then (transactional producers check it just before the transaction begins).
+   */
+  send(items: TopicMessage[], opts: { notAfter?: number } = {}): Promise<void> {
     if (items.length === 0) return Promise.resolve();
     const max = this.opts.maxRecordBytes ?? MAX_RECORD_BYTES;
     for (const { topic, message } of items) {
@@ -221,7 +249,7 @@ export class BatchingProducer {
       }
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
+      this.queue.push({ items, notAfter: opts.notAfter ?? Infinity, resolve, reject });
       this.queued += items.length;
       if (this.queued >= this.opts.maxMessages) this.flushSoon(0);
       else this.flushSoon(this.opts.lingerMs);
@@ -238,7 +266,7 @@ export class BatchingProducer {
   }
 
   /** One write: every chunk in order, in one transaction when transactional. */
-  private async write(items: TopicMessage[]): Promise<void> {
+  private async write(items: TopicMessage[], notAfter = Infinity): Promise<void> {
     // One request per chunk of at most maxRequestBytes: the broker refuses a record batch over its
     // message.max.bytes with a non-retriable error. Chunks go in order, one after another.
     const chunks = chunkByBytes(items, this.opts.maxRequestBytes ?? 512 * 1024);
@@ -266,6 +294,8 @@ export class BatchingProducer {
       this.producer = await this.opts.renew(this.producer);
       this.wedged = false;
     }
+    // The last moment to refuse: after it, the transaction may reach the broker.
+    if (Date.now() > notAfter) throw new WriteNotStartedError();
     const txn = await this.producer.transaction().catch((err: unknown) => {
       if (isStuckTransactionState(err)) this.wedged = true;
       throw err;
@@ -283,9 +313,10 @@ export class BatchingProducer {
       } else {
         // The commit itself failed (its coordinator away, say, with the broker down): kafkajs stays in
         // COMMITTING, and every later transaction() throws "Cannot call beginTransaction in state COMMITTING".
-        // The outcome of this one is unknown to us; the caller is told it failed and retries under the same
-        // event id, which delivery and audit deduplicate. Found by test/faults (broker kill -9 under load).
+        // Found by test/faults (broker kill -9 under load). The outcome of this one is unknown: the caller must
+        // not treat it as unwritten (the publisher keeps the idempotency keys reserved until delivery tells).
         this.wedged = true;
+        throw new TransactionInDoubtError(err);
       }
       throw err;
     }
@@ -296,8 +327,12 @@ export class BatchingProducer {
     this.queue = [];
     this.queued = 0;
     if (batch.length === 0) return;
+    const notAfter = Math.min(...batch.map((p) => p.notAfter));
     try {
-      await this.write(batch.flatMap((p) => p.items));
+      await this.write(
+        batch.flatMap((p) => p.items),
+        notAfter,
+      );
       for (const p of batch) p.resolve();
       return;
     } catch (err) {
@@ -315,7 +350,7 @@ export class BatchingProducer {
     }
     for (const p of batch) {
       try {
-        await this.write(p.items);
+        await this.write(p.items, p.notAfter);
         p.resolve();
       } catch (err) {
         p.reject(isRecordError(err) ? unwritable(err) : err);

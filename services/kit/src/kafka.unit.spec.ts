@@ -10,7 +10,9 @@ import {
   kafkajsLevel,
   recordBytes,
   StallWatch,
+  TransactionInDoubtError,
   UnwritableRecordError,
+  WriteNotStartedError,
 } from "./kafka";
 
 const msg = (topic: string, bytes: number) => ({ topic, message: { value: Buffer.alloc(bytes) } });
@@ -140,6 +142,56 @@ describe("BatchingProducer: one record never fails another's", () => {
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
     expect(log).toEqual(["send events+audit+x", "abort", "send events+audit", "commit", "send x", "abort"]);
+  });
+
+  it("a commit that was not answered is in doubt: never written again, whatever refused it", async () => {
+    const log: string[] = [];
+    let active = true;
+    const producer = {
+      transaction: () =>
+        Promise.resolve({
+          sendBatch: () => (log.push("send"), Promise.resolve([])),
+          // The commit was sent; the answer is a refusal kafkajs does not retry. kafkajs has left the transaction.
+          commit: () => (
+            log.push("commit"),
+            (active = false),
+            Promise.reject(brokerRefusal("INVALID_TXN_STATE"))
+          ),
+          abort: () => (log.push("abort"), Promise.resolve()),
+          isActive: () => active,
+        }),
+    } as unknown as Producer;
+    const batching = new BatchingProducer(producer, { lingerMs: 5, maxMessages: 100, transactional: true });
+    const outcomes = await Promise.allSettled([
+      batching.send([msg("events", 1)]),
+      batching.send([msg("audit", 1)]),
+    ]);
+    for (const o of outcomes) {
+      expect(o.status).toBe("rejected");
+      expect((o as PromiseRejectedResult).reason).toBeInstanceOf(TransactionInDoubtError);
+    }
+    // One write, no retry of each caller alone (a record refusal would have been retried so).
+    expect(log).toEqual(["send", "commit"]);
+  });
+
+  it("refuses, unwritten, a caller whose write cannot begin by its deadline", async () => {
+    const log: string[] = [];
+    const producer = {
+      transaction: () =>
+        Promise.resolve({
+          sendBatch: () => (log.push("send"), Promise.resolve([])),
+          commit: () => (log.push("commit"), Promise.resolve()),
+          abort: () => Promise.resolve(),
+          isActive: () => true,
+        }),
+    } as unknown as Producer;
+    const batching = new BatchingProducer(producer, { lingerMs: 5, maxMessages: 100, transactional: true });
+    await expect(batching.send([msg("events", 1)], { notAfter: Date.now() - 1 })).rejects.toBeInstanceOf(
+      WriteNotStartedError,
+    );
+    expect(log).toEqual([]);
+    await batching.send([msg("events", 1)], { notAfter: Date.now() + 60_000 });
+    expect(log).toEqual(["send", "commit"]);
   });
 });
 

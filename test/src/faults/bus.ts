@@ -747,11 +747,10 @@ async function startBus(
           continue;
         }
         if (ids.length > 1) {
+          // Exactly once on the canonical topic: the key is reserved before the write (idempotency.ts).
           canonicalDuplicates++;
-          // Not a fault of the checks below (delivery and audit deduplicate by event id), but reported: the gateway
-          // writes again under the same event id when it cannot tell whether a write it answered 503 for was
-          // committed (publisher.ts: "a crash in between means a retry publishes again under the same event id").
           duplicatesSeen.push(`${ref} (${o.via} ${o.producer}) ×${ids.length}, one event id`);
+          problems.push(`${ref} (${o.via} ${o.producer}) is on ${canonicalTopic(TOPIC)} ${ids.length} times`);
         }
         if (new Set(ids).size > 1) problems.push(`${ref} has different event ids on the canonical topic`);
         if (o.eventId && ids[0] !== o.eventId)

@@ -10,6 +10,7 @@ import type { Consumer, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import type pg from "pg";
 import { GatewayError } from "../errors";
+import { markCommitted } from "./idempotency";
 import {
   auditRecord,
   batchWorker,
@@ -219,6 +220,13 @@ export function createDelivery(deps: DeliveryDeps) {
         deps.onDisclosure?.({ topic, recipient: p.recipient, grondslag });
       }
     }
+    // Before the offsets: an idempotency key whose attempt could not settle (its gateway died after the commit) is
+    // known committed from here on, and a retry's takeover relies on that once delivery has read to the end.
+    await markCommitted(
+      pool,
+      dbSchema,
+      batch.messages.flatMap((m) => header(m.headers, H.eventId) ?? []),
+    );
   }
 
   // A canonical record no view can be made of (only the gateway writes them, so this is a bug to look at) is

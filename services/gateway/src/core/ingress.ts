@@ -234,8 +234,9 @@ export function createIngress(deps: IngressDeps) {
     results.forEach((r, i) => {
       const m = messages[i];
       if (!(r instanceof GatewayError) || !m) return;
-      // A bus outage is not the party's fault: fail the batch so it is retried, nothing is lost.
-      if (r.code === "UNAVAILABLE") throw r;
+      // A bus outage is not the party's fault, nor an earlier attempt of this record not settled yet (a replay
+      // after a gateway died mid-batch): fail the batch so it is retried, nothing is lost.
+      if (r.code === "UNAVAILABLE" || r.code === "IDEMPOTENCY_IN_PROGRESS") throw r;
       refused.push({ message: m, error: r });
     });
     await reject(party, refused);

@@ -4,10 +4,21 @@ import type { Logger } from "pino";
 import { GatewayError } from "../errors";
 import type { PublishCommand, Publisher, PublishReceipt } from "../ports";
 import { createCoalescer } from "./coalescer";
-import { eventIdFor, idempotencyId, type FirstPublish, type IdempotencyStore } from "./idempotency";
+import crypto from "node:crypto";
+import {
+  eventIdFor,
+  idempotencyId,
+  TAKEOVER_AFTER_MS,
+  WRITE_START_MS,
+  type IdempotencyKey,
+  type IdempotencyStore,
+  type Owner,
+  type Prior,
+} from "./idempotency";
 import {
   isRecordError,
   recordBytes,
+  TransactionInDoubtError,
   UnwritableRecordError,
   type BatchingProducer,
   type TopicMessage,
@@ -34,14 +45,26 @@ export interface PublisherDeps {
   catalogue: () => Catalogue;
   producer: BatchingProducer;
   schemaIds: SchemaIds;
-  /** Where first publishes under an `Idempotency-Key` are kept (the gateway's: `pgIdempotencyStore`). */
+  /** Where `Idempotency-Key`s are reserved and settled (the gateway's: `pgIdempotencyStore`). */
   idempotency: IdempotencyStore;
+  /** This gateway instance and process, as the owner of the reservations it makes. */
+  owner: Pick<Owner, "instance" | "incarnation">;
+  /**
+   * Whether delivery has read everything written to `topic` so far (its committed offsets at the end offsets taken
+   * now, waiting a little for it): then delivery has marked committed every reservation whose event is there.
+   */
+  deliveredToEnd: (topic: string) => Promise<boolean>;
   pseudonymiser: Pseudonymiser;
   /** Frames audit records with the registry id of `audit.log-value`. */
   auditLog: AuditLog;
   now: () => Date;
   log: Logger;
   onDecision?: (d: { topic: string; outcome: string; grondslag: string; purpose: string }) => void;
+  /**
+   * Whether a failed write surely wrote nothing unless it says it is in doubt (true for the transactional
+   * producer, the default). A plain producer's failed write may still have landed: its keys stay reserved.
+   */
+  atomicWrites?: boolean;
 }
 
 /** A command whose refusal was decided before the publisher saw it (an ingress record that cannot be decoded). */
@@ -131,50 +154,130 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
         return Object.assign(internal, { eventId, trace, cmd });
       }
     });
-    const checked = results.filter((r): r is Checked => "body" in r);
-    const seen = await idempotency.find(
-      checked.flatMap((c) =>
-        c.cmd.idempotencyKey ? [{ producer: c.cmd.producer, key: c.cmd.idempotencyKey }] : [],
-      ),
-    );
-    // One send per event (its canonical record and its COLLECT record): they share a flush with every other
-    // event, but one that the broker refuses fails alone, and a transactional flush keeps each pair together.
-    const writes: { index: number; checked: Checked; messages: TopicMessage[] }[] = [];
-    const inBatch = new Map<string, FirstPublish>();
+    const owner: Owner = { ...deps.owner, attempt: crypto.randomUUID() };
+    const keyOf = (c: Checked): IdempotencyKey | undefined =>
+      c.cmd.idempotencyKey ? { producer: c.cmd.producer, key: c.cmd.idempotencyKey } : undefined;
+    const withIds = <E extends GatewayError>(e: E, c: Checked) =>
+      Object.assign(e, { eventId: c.eventId, trace: c.trace, cmd: c.cmd });
+    const conflict = (c: Checked) =>
+      withIds(
+        new GatewayError(
+          "IDEMPOTENCY_CONFLICT",
+          "this Idempotency-Key was used before with a different payload",
+          "use a new Idempotency-Key for a new event; resend the same payload to retry",
+        ),
+        c,
+      );
+    const inProgress = (c: Checked, retryAfterSeconds: number) =>
+      withIds(
+        new GatewayError(
+          "IDEMPOTENCY_IN_PROGRESS",
+          "an earlier attempt under this Idempotency-Key is still being written, or whether it reached the bus " +
+            "is not known yet",
+          "retry after the Retry-After header's seconds, with the same Idempotency-Key and payload",
+          { retryAfterSeconds },
+        ),
+        c,
+      );
+
+    // The first event of the batch under a key leads; a later one under the same key follows its outcome.
+    const leaders = new Map<string, number>();
+    const followers = new Map<number, number>();
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
-      if (!r || !("body" in r)) continue;
-      const k = r.cmd.idempotencyKey ? idempotencyId(r.cmd.producer, r.cmd.idempotencyKey) : undefined;
-      const prior = k ? (seen.get(k) ?? inBatch.get(k)) : undefined;
-      if (prior) {
-        if (!prior.payloadSha256.equals(r.sha256)) {
-          results[i] = Object.assign(
-            new GatewayError(
-              "IDEMPOTENCY_CONFLICT",
-              "this Idempotency-Key was used before with a different payload",
-              "use a new Idempotency-Key for a new event; resend the same payload to retry",
-            ),
-            { eventId: r.eventId, trace: r.trace, cmd: r.cmd },
+      const k = r && "body" in r ? keyOf(r) : undefined;
+      if (!r || !("body" in r) || !k) continue;
+      const id = idempotencyId(k.producer, k.key);
+      const lead = leaders.get(id);
+      if (lead === undefined) leaders.set(id, i);
+      else if (!(results[lead] as Checked).sha256.equals(r.sha256)) results[i] = conflict(r);
+      else followers.set(i, lead);
+    }
+    // Reserved before the write, so that no other attempt under the key writes too (test/faults: a client that
+    // timed out and retried at the other gateway wrote an event twice while the first attempt was still waiting on
+    // a broker that had been killed). Measured before the reservation, so the write's deadline is never later than
+    // the reservation's age says.
+    const reservedAt = Date.now();
+    const reserved = await idempotency.reserve(
+      owner,
+      [...leaders.values()].map((i) => {
+        const c = results[i] as Checked;
+        return {
+          ...keyOf(c)!,
+          payloadSha256: c.sha256,
+          eventId: c.eventId,
+          topic: c.topic,
+          traceId: c.trace.traceId,
+        };
+      }),
+    );
+    const unsettled: { index: number; prior: Prior & { state: "pending" } }[] = [];
+    for (const [id, i] of leaders) {
+      const c = results[i] as Checked;
+      const prior = reserved.get(id);
+      if (prior === "reserved") continue;
+      if (prior === undefined) results[i] = inProgress(c, 1);
+      else if (!prior.payloadSha256.equals(c.sha256)) results[i] = conflict(c);
+      else if (prior.state === "committed")
+        results[i] = { eventId: prior.eventId, topic: c.topic, duplicate: true, traceId: prior.traceId };
+      else if (prior.ageMs < TAKEOVER_AFTER_MS && !prior.fenced)
+        results[i] = inProgress(c, prior.ageMs < WRITE_START_MS ? 1 : 5);
+      else unsettled.push({ index: i, prior });
+    }
+    if (unsettled.length > 0) {
+      // An attempt that never settled and whose transaction is surely over: if its event was written, delivery
+      // has read it and marked it committed once it has read to the topic's end. Taken over only then.
+      const topics = [...new Set(unsettled.map((u) => u.prior.topic))];
+      const caughtUp = new Set<string>();
+      await Promise.all(
+        topics.map(async (t) => {
+          const ok = await deps.deliveredToEnd(t).catch((err: unknown) => {
+            log.warn({ err, topic: t }, "could not tell whether delivery has read to the end of the topic");
+            return false;
+          });
+          if (ok) caughtUp.add(t);
+        }),
+      );
+      const won = await idempotency.takeOver(
+        owner,
+        unsettled
+          .filter((u) => caughtUp.has(u.prior.topic))
+          .map((u) => ({ ...keyOf(results[u.index] as Checked)!, attempt: u.prior.attempt })),
+      );
+      for (const u of unsettled) {
+        const c = results[u.index] as Checked;
+        const k = keyOf(c)!;
+        if (won.has(idempotencyId(k.producer, k.key))) {
+          log.warn(
+            { topic: c.topic, eventId: c.eventId, ageMs: u.prior.ageMs, fenced: u.prior.fenced },
+            "an earlier attempt under this idempotency key never settled and was not written: writing it now",
           );
         } else {
-          results[i] = { eventId: prior.eventId, topic: r.topic, duplicate: true, traceId: prior.traceId };
+          // Delivery has not read to the end yet, or it just marked the event committed: the next retry knows.
+          results[u.index] = inProgress(c, 1);
         }
-        continue;
       }
+    }
+
+    // One send per event (its canonical record and its COLLECT record): they share a flush with every other
+    // event, but one that the broker refuses fails alone, and a transactional flush keeps each pair together.
+    const writes: { index: number; checked: Checked; messages: TopicMessage[]; key?: IdempotencyKey }[] = [];
+    const released: IdempotencyKey[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (!r || !("body" in r) || followers.has(i)) continue;
+      const k = keyOf(r);
       const schemaId = await schemaIds.idOf(subjectOf(canonicalTopic(r.topic)), rawSchema(r.topic));
       const canonical = boundCanonical(r, r.cmd, { eventId: r.eventId, trace: r.trace, schemaId });
       if (!canonical.ok) {
-        results[i] = Object.assign(refusalError(canonical), {
-          eventId: r.eventId,
-          trace: r.trace,
-          cmd: r.cmd,
-        });
+        results[i] = withIds(refusalError(canonical), r);
+        if (k) released.push(k);
         continue;
       }
-      if (k) inBatch.set(k, { eventId: r.eventId, payloadSha256: r.sha256, traceId: r.trace.traceId });
       writes.push({
         index: i,
         checked: r,
+        ...(k ? { key: k } : {}),
         messages: [
           canonical.message,
           audit({
@@ -199,11 +302,15 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
       });
       return audit({ action: "REJECT", cmd, eventId, trace, error: r });
     };
-    // Refusals are audited in the same flush as the accepted events of the batch.
-    const refusals = results.filter((r): r is Refused => r instanceof GatewayError);
+    // Refusals are audited in the same flush as the accepted events of the batch. "Retry the same call" is no
+    // refusal of the event: it is audited when an attempt is decided.
+    const refusals = results.filter(
+      (r): r is Refused => r instanceof GatewayError && r.code !== "IDEMPOTENCY_IN_PROGRESS",
+    );
+    const notAfter = reservedAt + WRITE_START_MS;
     const [refusalsWritten, ...written] = await Promise.allSettled([
       producer.send(refusals.map(rejectAudit)),
-      ...writes.map((w) => producer.send(w.messages)),
+      ...writes.map((w) => producer.send(w.messages, w.key ? { notAfter } : {})),
     ]);
     const unavailable = (err: unknown) =>
       new GatewayError(
@@ -215,27 +322,27 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
         },
       );
     const fresh: Checked[] = [];
+    const committed: IdempotencyKey[] = [];
     const late: Refused[] = [];
     written.forEach((outcome, j) => {
       const w = writes[j];
       if (!w) return;
       if (outcome.status === "fulfilled") {
         fresh.push(w.checked);
+        if (w.key) committed.push(w.key);
         return;
       }
       const err: unknown = outcome.reason;
+      // Only a write that surely did not happen frees its key; one in doubt stays reserved until delivery tells.
+      if (w.key && deps.atomicWrites !== false && !(err instanceof TransactionInDoubtError))
+        released.push(w.key);
       if (!isRecordError(err)) {
         log.error({ err }, "writing to Kafka failed");
-        results[w.index] = Object.assign(unavailable(err), {
-          eventId: w.checked.eventId,
-          trace: w.checked.trace,
-          cmd: w.checked.cmd,
-        });
+        results[w.index] = withIds(unavailable(err), w.checked);
         return;
       }
       // The broker will never take this event: refuse it (and audit that), like any other refusal.
       log.error({ err, topic: w.checked.topic }, "the broker refused an event's records");
-      const { eventId, trace, cmd } = w.checked;
       const refusal =
         err instanceof UnwritableRecordError && err.reason === "too-large"
           ? refusalError(tooLarge(w.messages.reduce((n, m) => Math.max(n, recordBytes(m.message)), 0)))
@@ -245,7 +352,7 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
               "retry later; if it persists, report the traceId",
               { cause: err },
             );
-      const refused = Object.assign(refusal, { eventId, trace, cmd });
+      const refused = withIds(refusal, w.checked);
       results[w.index] = refused;
       late.push(refused);
     });
@@ -261,19 +368,29 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
       for (const r of refusals)
         results[results.indexOf(r)] = Object.assign(unavailable(refusalsWritten.reason), r);
     }
-    const keyed = fresh.flatMap((c) => (c.cmd.idempotencyKey ? [{ c, key: c.cmd.idempotencyKey }] : []));
-    // After the Kafka ack: a crash in between means a retry publishes again under the same event id, which
-    // delivery and audit deduplicate.
-    await idempotency.record(
-      keyed.map(({ c, key }) => ({
-        producer: c.cmd.producer,
-        key,
-        payloadSha256: c.sha256,
-        eventId: c.eventId,
-        topic: c.topic,
-        traceId: c.trace.traceId,
-      })),
-    );
+    // The events are on the bus whatever happens here: a key that cannot be settled now stays reserved, and
+    // delivery marks it committed when it reads the event (a released one that stays reserved is taken over later).
+    await idempotency.settle(owner, { committed, released }).catch((err: unknown) => {
+      log.error(
+        { err, committed: committed.length, released: released.length },
+        "settling idempotency keys failed",
+      );
+    });
+    for (const [i, lead] of followers) {
+      const l = results[lead];
+      results[i] =
+        l && "body" in l
+          ? { eventId: l.eventId, topic: l.topic, duplicate: true, traceId: l.trace.traceId }
+          : l instanceof GatewayError
+            ? withIds(
+                new GatewayError(l.code, l.detail, l.fix, {
+                  ...(l.field === undefined ? {} : { field: l.field }),
+                  ...(l.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: l.retryAfterSeconds }),
+                }),
+                results[i] as Checked,
+              )
+            : { ...(l as PublishReceipt), duplicate: true };
+    }
     return results.map((r) => {
       if (!("body" in r)) return r;
       deps.onDecision?.({
