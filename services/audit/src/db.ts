@@ -172,6 +172,35 @@ export function fromRow(r: Row): StoredRecord {
  * the same chain), never the records': the batch is retried until it is stored, and no valid audit record is ever
  * set aside.
  */
+/**
+ * SQLSTATEs that say a record's own data cannot be stored: a data exception (class 22: a character the encoding
+ * lacks, a value out of range), a not-null or check constraint, a value over a limit (class 54: an index row too
+ * large). Retrying such a record would hold its partition, and every later audit record, for good (a NUL in a
+ * refused topic name did, before records made it storable): it is set aside instead. Anything else is the store's
+ * or the operator's to fix (a lost connection, a missing grant, a full disk): held and retried, nothing set aside.
+ */
+const RECORD_FAULT = /^(22|23502|23514|54)/;
+
+/** Whether `err` is PostgreSQL refusing a record for its own data (see RECORD_FAULT). */
+export function isRecordFault(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && RECORD_FAULT.test(code);
+}
+
+/** A failed store call: a record fault is thrown as not retriable (set aside), anything else as UNAVAILABLE. */
+function storeFailure(err: unknown): never {
+  if (isRecordFault(err)) {
+    throw GrondslagError.of(
+      "INTERNAL",
+      `the audit store cannot hold this record (SQLSTATE ${(err as { code: string }).code}: ${
+        err instanceof Error ? err.message : String(err)
+      })`,
+      { cause: err, fix: "the record is kept in the unreadable table with its bytes; report it as a bug" },
+    );
+  }
+  retriable(err);
+}
+
 function retriable(err: unknown): never {
   throw GrondslagError.of(
     "UNAVAILABLE",
@@ -249,7 +278,7 @@ export class AuditStore {
       await client.query("ROLLBACK").catch(() => {
         broken = true;
       });
-      retriable(err);
+      storeFailure(err);
     } finally {
       client.off("error", onError);
       client.release(broken);

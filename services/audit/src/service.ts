@@ -5,7 +5,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 import { contentOf, extend, type ChainContent } from "./chain";
 import { checkpointSigner, type CheckpointSigner } from "./checkpoint";
-import { AuditStore, migrate } from "./db";
+import { AuditStore, isRecordFault, migrate } from "./db";
 import { verifyChains, type VerifyReport } from "./verify";
 
 export interface AuditConfig {
@@ -99,10 +99,13 @@ export function createAudit(
     handle,
     poison: async (batch, m, err) => {
       counts.unreadable += 1;
+      const why = err instanceof Error ? err.message : String(err);
       await store.unreadable(
         batch.partition,
         m.offset,
-        `not an audit record: ${err instanceof Error ? err.message : String(err)}`,
+        isRecordFault(err) || isRecordFault((err as { cause?: unknown }).cause)
+          ? `not storable: ${why}`
+          : `not an audit record: ${why}`,
         m.value,
       );
     },
