@@ -48,7 +48,7 @@ import {
 import kafkajs, { type Admin, type Message } from "kafkajs";
 import { startChildGateway, type ChildGateway } from "../src/core/child-gateway";
 import type { LoadResult, LoadSpec } from "./loadgen";
-import { chart, table, type BenchReport, type BenchRow } from "./report";
+import { chart, table, type BenchReport, type BenchRow, type Flood } from "./report";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const N = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -710,7 +710,22 @@ async function main() {
     // Latency under a flood: an LSI signal's publish → SVB's HTTP mailbox, quiet and while accident reports
     // flood Kafka ingress.
     if (PHASES.has("flood")) {
-      extra.flood = await flood(config, admin, loader, gateway);
+      // Each variant is one shape of deploying the gateway, measured on the same flood: "one" is every worker in
+      // one process (npm start's); "apart" puts Kafka ingress in a process of its own (GATEWAY_WORKERS); "/pN"
+      // consumes N partitions at once (GATEWAY_PARTITIONS_CONCURRENTLY). The first is the report's headline.
+      const variants = (process.env.BENCH_FLOOD_VARIANTS ?? "one,apart")
+        .split(",")
+        .map((v) => v.trim())
+        .filter(Boolean);
+      extra.floodVariants = [];
+      for (const v of variants) {
+        const m = /^(one|apart)(?:\/p(\d+))?$/.exec(v);
+        if (!m) throw new Error(`BENCH_FLOOD_VARIANTS: ${v} is not one|apart[/pN]`);
+        const shape = { variant: v, apart: m[1] === "apart", partitions: Number(m[2] ?? 1) };
+        const f = await flood(config, admin, loader, gateway, shape);
+        extra.floodVariants.push(f);
+        extra.flood ??= f;
+      }
     }
   } catch (err) {
     // What was measured before a phase failed is kept: the report is written with the rows so far.
@@ -762,9 +777,10 @@ async function flood(
     workers: ("delivery" | "ingress")[],
     env: Record<string, string>,
   ) => Promise<ChildGateway>,
-) {
+  shape: { variant: string; apart: boolean; partitions: number },
+): Promise<Flood> {
   const SIGNAL: Topic = "lsi.signal-raised";
-  const prefix = `grondslag.gateway.bench-${run}-fl`;
+  const prefix = `grondslag.gateway.bench-${run}-fl-${shape.variant.replace(/[^a-z0-9]/g, "")}`;
   const catalogue = loadCatalogue();
   const canonical = (Object.keys(catalogue.topics) as Topic[]).map(canonicalTopic);
   const ingress = ingressTopic(PARTY);
@@ -773,11 +789,24 @@ async function flood(
   await startGroupAt(config, `${prefix}.deliver`, Object.fromEntries(canonical.map((t) => [t, at[t] ?? []])));
   await startGroupAt(config, `${prefix}.ingress`, { [ingress]: at[ingress] ?? [] });
   await startGroupAt(config, `${prefix}.http.svb.${SIGNAL}`, { [mailboxTopic]: at[mailboxTopic] ?? [] });
-  log("flood: the gateway (delivery, ingress and HTTP) …");
-  const child = await gateway("flood", ["delivery", "ingress"], {
+  const env = {
     GATEWAY_GROUP_PREFIX: prefix,
     GATEWAY_INGRESS_PARTIES: PARTY,
-  });
+    GATEWAY_PARTITIONS_CONCURRENTLY: String(shape.partitions),
+  };
+  log(
+    shape.apart
+      ? `flood [${shape.variant}]: a gateway for delivery and HTTP, and one for Kafka ingress …`
+      : `flood [${shape.variant}]: one gateway (delivery, ingress and HTTP) …`,
+  );
+  const child = await gateway(
+    `flood-${shape.variant}`,
+    shape.apart ? ["delivery"] : ["delivery", "ingress"],
+    env,
+  );
+  const ingressChild = shape.apart
+    ? await gateway(`flood-${shape.variant}-ingress`, ["ingress"], env)
+    : undefined;
   const nla = await child.token("nla");
   const svb = await child.token("svb");
   const sent = new Map<string, number>();
@@ -847,6 +876,8 @@ async function flood(
     const deadline = Date.now() + ms;
     while (!(await done())) {
       if (child.exited()) throw new Error(`flood: the gateway exited: ${child.stderr()}`);
+      if (ingressChild?.exited())
+        throw new Error(`flood: the ingress gateway exited: ${ingressChild.stderr()}`);
       if (Date.now() > deadline) throw new Error(`flood: ${what} not within ${ms} ms`);
       await sleep(50);
     }
@@ -906,7 +937,8 @@ async function flood(
     };
     const of = (f: boolean) => seen.filter((s) => s.flood === f).map((s) => s.ms);
     const ackOf = (f: boolean) => acks.filter((s) => s.flood === f).map((s) => s.ms);
-    const result = {
+    const result: Flood = {
+      variant: shape.variant,
       floodEvents: growth(start, after, canonicalTopic(TOPIC)),
       floodSeconds,
       signals: { sent: sent.size, delivered: seen.length },
@@ -936,6 +968,7 @@ async function flood(
     stop = true;
     await poller.catch(() => undefined);
     await child.stop();
+    await ingressChild?.stop();
   }
 }
 

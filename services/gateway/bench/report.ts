@@ -21,6 +21,8 @@ export interface BenchRow {
 }
 
 export interface Flood {
+  /** The deployment measured (bench.ts: BENCH_FLOOD_VARIANTS). */
+  variant: string;
   floodEvents: number;
   floodSeconds: number;
   signals: { sent: number; delivered: number };
@@ -39,7 +41,7 @@ export interface BenchReport {
   machine: { cores: number; node: string; loadStart: number[]; loadEnd: number[] };
   seconds: number;
   rows: BenchRow[];
-  extra: { recordSize?: number; http?: unknown; flood?: Flood };
+  extra: { recordSize?: number; http?: unknown; flood?: Flood; floodVariants?: Flood[] };
 }
 
 /** A goal's verdict for a row, or undefined when it has none. */
@@ -104,11 +106,10 @@ export function table(report: BenchReport): string {
       `    goal: RSS ≤ 300 MB under load: ${peak <= 300 ? "met" : "NOT met"} (peak ${peak.toFixed(0)} MB)`,
     );
   }
-  const f = report.extra.flood;
-  if (f) {
+  for (const f of report.extra.floodVariants ?? (report.extra.flood ? [report.extra.flood] : [])) {
     lines.push(
       "",
-      `  an LSI signal, publish → SVB's HTTP mailbox (${f.signals.delivered} of ${f.signals.sent} seen):`,
+      `  an LSI signal, publish → SVB's HTTP mailbox [${f.variant}] (${f.signals.delivered} of ${f.signals.sent} seen):`,
       `    quiet bus          p50 ${f.quiet.p50.toFixed(0).padStart(5)} ms   p99 ${f.quiet.p99.toFixed(0).padStart(5)} ms   (${f.quiet.n} signals)`,
       `    ${`during ${f.floodEvents} reports`.padEnd(18)} p50 ${f.flood.p50.toFixed(0).padStart(5)} ms   p99 ${f.flood.p99.toFixed(0).padStart(5)} ms   (${f.flood.n} signals, flood drained in ${f.floodSeconds.toFixed(1)} s)`,
       `    publish's 202      quiet p99 ${f.publishAck.quiet.p99.toFixed(0)} ms, during the flood p99 ${f.publishAck.flood.p99.toFixed(0)} ms`,

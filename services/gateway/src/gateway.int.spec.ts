@@ -115,6 +115,8 @@ describe("gateway core against the real stack", () => {
   });
   /** While set, the gateway "dies" between its Kafka write and settling its idempotency keys. */
   let settleFails = false;
+  /** While set, PostgreSQL fails a takeover (after the batch's other keys were reserved). */
+  let takeOverFails = false;
   const db = new pg.Pool({ connectionString: databaseUrl(stack.postgres), max: 2 });
   /** A key reserved by an attempt that never settled, as a dead process leaves it. */
   async function unsettled(
@@ -148,15 +150,21 @@ describe("gateway core against the real stack", () => {
         [cmd.producer, cmd.idempotencyKey],
       )
     ).rows[0]?.state;
-  /** The canonical records of `eventId` written since the spec began, read to the end offsets of now. */
-  const canonicalCopies = async (topic: string, eventId: string) =>
-    (
-      await readToEnd(stack, {
-        topic: canonicalTopic(topic),
-        from: since,
-        map: (m) => (header(m.headers, H.eventId) === eventId ? m.offset : undefined),
-      })
-    ).length;
+  /**
+   * The canonical records of `eventId` written since the spec began. A commit's markers are written just after it
+   * is answered, so a read_committed reader may not see the records yet: with `atLeast`, it first waits until it
+   * does, then reads to the (committed) end of now.
+   */
+  const canonicalCopies = async (topic: string, eventId: string, atLeast = 1) => {
+    const opts = {
+      topic: canonicalTopic(topic),
+      from: since,
+      map: (m: KafkaMessage) => (header(m.headers, H.eventId) === eventId ? m.offset : undefined),
+    };
+    if (atLeast > 0)
+      await readUntil(stack, { ...opts, found: (seen) => seen.length >= atLeast, timeoutMs: 20_000 });
+    return (await readToEnd(stack, opts)).length;
+  };
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
   const ours = (r: AuditRecord, kvk = "90000001") =>
     r.subjects.some((s) => s.pseudonym === pseudonymiser.pseudonym("kvk", kvk));
@@ -173,6 +181,8 @@ describe("gateway core against the real stack", () => {
     gateway = createGateway(config, pino({ level: "warn" }), undefined, {
       idempotency: (store) => ({
         ...store,
+        takeOver: (owner, from) =>
+          takeOverFails ? Promise.reject(new Error("PostgreSQL went away")) : store.takeOver(owner, from),
         settle: (owner, outcome) =>
           settleFails
             ? Promise.reject(new Error("the process died before it settled"))
@@ -297,7 +307,7 @@ describe("gateway core against the real stack", () => {
       code: "IDEMPOTENCY_IN_PROGRESS",
       retryAfterSeconds: 1,
     });
-    expect(await canonicalCopies(ACCIDENT, eventIdFor(cmd))).toBe(0);
+    expect(await canonicalCopies(ACCIDENT, eventIdFor(cmd), 0)).toBe(0);
     // Past TAKEOVER_AFTER_MS its transaction is surely over, and delivery has read to the end without it.
     await db.query(
       `UPDATE ${config.dbSchema}.idempotency SET reserved_at = now() - interval '1 minute 30 seconds'
@@ -311,6 +321,20 @@ describe("gateway core against the real stack", () => {
     expect(await rowState(cmd)).toBe("committed");
     await expect(gateway.publisher.publish(cmd)).resolves.toMatchObject({ duplicate: true });
     expect(await canonicalCopies(ACCIDENT, eventIdFor(cmd))).toBe(1);
+  });
+
+  it("a batch that fails before its write frees the keys it reserved: the retry writes at once", async () => {
+    const first = accident(uniqueName("ref"));
+    await gateway.publisher.publish(first);
+    const stale = { ...first, idempotencyKey: uniqueName("idem") };
+    await unsettled(stale, first.idempotencyKey!, { ageSeconds: 120 });
+    const fresh = accident(uniqueName("ref"));
+    takeOverFails = true;
+    await expect(gateway.publisher.publishBatch([fresh, stale])).rejects.toThrow("PostgreSQL went away");
+    takeOverFails = false;
+    expect(await rowState(fresh)).toBeUndefined();
+    await expect(gateway.publisher.publish(fresh)).resolves.toMatchObject({ duplicate: false });
+    expect(await canonicalCopies(ACCIDENT, eventIdFor(fresh))).toBe(1);
   });
 
   it("a restart of an instance resolves the keys its earlier process left unsettled, without waiting", async () => {

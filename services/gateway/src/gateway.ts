@@ -20,6 +20,7 @@ import { createIngress } from "./core/ingress";
 import {
   AuditLog,
   BatchingProducer,
+  CONSUMER_LIVENESS,
   partitionPlanner,
   createKafka,
   Pseudonymiser,
@@ -213,6 +214,7 @@ export function createGateway(
       groupId: `${groups}.deliver`,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 256 * 1024,
+      ...CONSUMER_LIVENESS,
     }),
     partitionsConcurrently: config.partitionsConcurrently ?? 1,
     pool,
@@ -223,7 +225,11 @@ export function createGateway(
     ...(hooks.onDisclosure ? { onDisclosure: hooks.onDisclosure } : {}),
   });
   const ingress = createIngress({
-    consumer: kafka.consumer({ groupId: `${groups}.ingress`, allowAutoTopicCreation: false }),
+    consumer: kafka.consumer({
+      groupId: `${groups}.ingress`,
+      allowAutoTopicCreation: false,
+      ...CONSUMER_LIVENESS,
+    }),
     partitionsConcurrently: config.partitionsConcurrently ?? 1,
     producer,
     publisher,
@@ -238,6 +244,7 @@ export function createGateway(
       kafka.consumer({
         groupId: groupId.startsWith(`${GATEWAY}.`) ? `${groups}${groupId.slice(GATEWAY.length)}` : groupId,
         allowAutoTopicCreation: false,
+        ...CONSUMER_LIVENESS,
       }),
     log: log.child({ component: "subscriptions" }),
   });

@@ -74,6 +74,15 @@ export interface TopicMessage {
  * which is not retriable and fails the whole produce request it is in. Every record the gateway writes is checked
  * against this bound first; a record alone in its batch then always fits, with room to spare.
  */
+/**
+ * Session and heartbeat for the services' consumer groups. kafkajs' default session of 30 s is what a group waited
+ * after a broker came back from kill -9: the consumers had crashed and restarted while it was down, and the group
+ * held their partitions for their old members until those sessions expired (test/faults measured 32–35 s from the
+ * broker back to the first event delivered again). A batch worker heartbeats between batches and between retries,
+ * and a batch takes well under a second, so 10 s is still ample (the broker's minimum is 6 s).
+ */
+export const CONSUMER_LIVENESS = { sessionTimeout: 10_000, heartbeatInterval: 1_000 } as const;
+
 export const MAX_RECORD_BYTES = 1_000_000;
 
 const utf8 = (v: string | Buffer | null | undefined) =>

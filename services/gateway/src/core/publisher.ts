@@ -198,99 +198,106 @@ export function createPublisher(deps: PublisherDeps): Publisher & {
     // a broker that had been killed). Measured before the reservation, so the write's deadline is never later than
     // the reservation's age says.
     const reservedAt = Date.now();
-    const reserved = await idempotency.reserve(
-      owner,
-      [...leaders.values()].map((i) => {
-        const c = results[i] as Checked;
-        return {
-          ...keyOf(c)!,
-          payloadSha256: c.sha256,
-          eventId: c.eventId,
-          topic: c.topic,
-          traceId: c.trace.traceId,
-        };
-      }),
-    );
-    const unsettled: { index: number; prior: Prior & { state: "pending" } }[] = [];
-    for (const [id, i] of leaders) {
+    const reservations = [...leaders.values()].map((i) => {
       const c = results[i] as Checked;
-      const prior = reserved.get(id);
-      if (prior === "reserved") continue;
-      if (prior === undefined) results[i] = inProgress(c, 1);
-      else if (!prior.payloadSha256.equals(c.sha256)) results[i] = conflict(c);
-      else if (prior.state === "committed")
-        results[i] = { eventId: prior.eventId, topic: c.topic, duplicate: true, traceId: prior.traceId };
-      else if (prior.ageMs < TAKEOVER_AFTER_MS && !prior.fenced)
-        results[i] = inProgress(c, prior.ageMs < WRITE_START_MS ? 1 : 5);
-      else unsettled.push({ index: i, prior });
-    }
-    if (unsettled.length > 0) {
-      // An attempt that never settled and whose transaction is surely over: if its event was written, delivery
-      // has read it and marked it committed once it has read to the topic's end. Taken over only then.
-      const topics = [...new Set(unsettled.map((u) => u.prior.topic))];
-      const caughtUp = new Set<string>();
-      await Promise.all(
-        topics.map(async (t) => {
-          const ok = await deps.deliveredToEnd(t).catch((err: unknown) => {
-            log.warn({ err, topic: t }, "could not tell whether delivery has read to the end of the topic");
-            return false;
-          });
-          if (ok) caughtUp.add(t);
-        }),
-      );
-      const won = await idempotency.takeOver(
-        owner,
-        unsettled
-          .filter((u) => caughtUp.has(u.prior.topic))
-          .map((u) => ({ ...keyOf(results[u.index] as Checked)!, attempt: u.prior.attempt })),
-      );
-      for (const u of unsettled) {
-        const c = results[u.index] as Checked;
-        const k = keyOf(c)!;
-        if (won.has(idempotencyId(k.producer, k.key))) {
-          log.warn(
-            { topic: c.topic, eventId: c.eventId, ageMs: u.prior.ageMs, fenced: u.prior.fenced },
-            "an earlier attempt under this idempotency key never settled and was not written: writing it now",
-          );
-        } else {
-          // Delivery has not read to the end yet, or it just marked the event committed: the next retry knows.
-          results[u.index] = inProgress(c, 1);
-        }
-      }
-    }
-
+      return {
+        ...keyOf(c)!,
+        payloadSha256: c.sha256,
+        eventId: c.eventId,
+        topic: c.topic,
+        traceId: c.trace.traceId,
+      };
+    });
+    const reserved = await idempotency.reserve(owner, reservations);
     // One send per event (its canonical record and its COLLECT record): they share a flush with every other
     // event, but one that the broker refuses fails alone, and a transactional flush keeps each pair together.
     const writes: { index: number; checked: Checked; messages: TopicMessage[]; key?: IdempotencyKey }[] = [];
     const released: IdempotencyKey[] = [];
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
-      if (!r || !("body" in r) || followers.has(i)) continue;
-      const k = keyOf(r);
-      const schemaId = await schemaIds.idOf(subjectOf(canonicalTopic(r.topic)), rawSchema(r.topic));
-      const canonical = boundCanonical(r, r.cmd, { eventId: r.eventId, trace: r.trace, schemaId });
-      if (!canonical.ok) {
-        results[i] = withIds(refusalError(canonical), r);
-        if (k) released.push(k);
-        continue;
+    try {
+      const unsettled: { index: number; prior: Prior & { state: "pending" } }[] = [];
+      for (const [id, i] of leaders) {
+        const c = results[i] as Checked;
+        const prior = reserved.get(id);
+        if (prior === "reserved") continue;
+        if (prior === undefined) results[i] = inProgress(c, 1);
+        else if (!prior.payloadSha256.equals(c.sha256)) results[i] = conflict(c);
+        else if (prior.state === "committed")
+          results[i] = { eventId: prior.eventId, topic: c.topic, duplicate: true, traceId: prior.traceId };
+        else if (prior.ageMs < TAKEOVER_AFTER_MS && !prior.fenced)
+          results[i] = inProgress(c, prior.ageMs < WRITE_START_MS ? 1 : 5);
+        else unsettled.push({ index: i, prior });
       }
-      writes.push({
-        index: i,
-        checked: r,
-        ...(k ? { key: k } : {}),
-        messages: [
-          canonical.message,
-          audit({
-            action: "COLLECT",
-            cmd: r.cmd,
-            eventId: r.eventId,
-            trace: r.trace,
-            fields: r.fields,
-            subjects: r.subjects,
-            schemaId,
+      if (unsettled.length > 0) {
+        // An attempt that never settled and whose transaction is surely over: if its event was written, delivery
+        // has read it and marked it committed once it has read to the topic's end. Taken over only then.
+        const topics = [...new Set(unsettled.map((u) => u.prior.topic))];
+        const caughtUp = new Set<string>();
+        await Promise.all(
+          topics.map(async (t) => {
+            const ok = await deps.deliveredToEnd(t).catch((err: unknown) => {
+              log.warn({ err, topic: t }, "could not tell whether delivery has read to the end of the topic");
+              return false;
+            });
+            if (ok) caughtUp.add(t);
           }),
-        ],
+        );
+        const won = await idempotency.takeOver(
+          owner,
+          unsettled
+            .filter((u) => caughtUp.has(u.prior.topic))
+            .map((u) => ({ ...keyOf(results[u.index] as Checked)!, attempt: u.prior.attempt })),
+        );
+        for (const u of unsettled) {
+          const c = results[u.index] as Checked;
+          const k = keyOf(c)!;
+          if (won.has(idempotencyId(k.producer, k.key))) {
+            log.warn(
+              { topic: c.topic, eventId: c.eventId, ageMs: u.prior.ageMs, fenced: u.prior.fenced },
+              "an earlier attempt under this idempotency key never settled and was not written: writing it now",
+            );
+          } else {
+            // Delivery has not read to the end yet, or it just marked the event committed: the next retry knows.
+            results[u.index] = inProgress(c, 1);
+          }
+        }
+      }
+
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i];
+        if (!r || !("body" in r) || followers.has(i)) continue;
+        const k = keyOf(r);
+        const schemaId = await schemaIds.idOf(subjectOf(canonicalTopic(r.topic)), rawSchema(r.topic));
+        const canonical = boundCanonical(r, r.cmd, { eventId: r.eventId, trace: r.trace, schemaId });
+        if (!canonical.ok) {
+          results[i] = withIds(refusalError(canonical), r);
+          if (k) released.push(k);
+          continue;
+        }
+        writes.push({
+          index: i,
+          checked: r,
+          ...(k ? { key: k } : {}),
+          messages: [
+            canonical.message,
+            audit({
+              action: "COLLECT",
+              cmd: r.cmd,
+              eventId: r.eventId,
+              trace: r.trace,
+              fields: r.fields,
+              subjects: r.subjects,
+              schemaId,
+            }),
+          ],
+        });
+      }
+    } catch (err) {
+      // Nothing of this batch was sent yet (every send below is settled, never thrown): free what it reserved or
+      // took over (settle touches only this attempt's rows, so the other keys stay as they are).
+      await idempotency.settle(owner, { committed: [], released: reservations }).catch((e: unknown) => {
+        log.error({ err: e }, "releasing the keys of a failed publish failed: they are taken over later");
       });
+      throw err;
     }
     const rejectAudit = (r: Refused) => {
       const { eventId, trace, cmd } = r;
