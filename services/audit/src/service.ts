@@ -1,11 +1,4 @@
-import {
-  AUDIT_TOPIC,
-  batchWorker,
-  CONSUMER_LIVENESS,
-  createKafka,
-  decodeAuditRecord,
-  type WorkBatch,
-} from "@grondslag/kit";
+import { AUDIT_TOPIC, batchWorker, createKafka, decodeAuditRecord, type WorkBatch } from "@grondslag/kit";
 import type { JWK } from "jose";
 import type { SASLOptions } from "kafkajs";
 import pg from "pg";
@@ -70,7 +63,6 @@ export function createAudit(
     groupId: config.groupId,
     readUncommitted: false,
     maxBytesPerPartition: 4 * 1024 * 1024,
-    ...CONSUMER_LIVENESS,
   });
   const counts = { inserted: 0, skipped: 0, unreadable: 0, storeFailures: 0 };
   let signer: CheckpointSigner | undefined;

@@ -20,7 +20,6 @@ import { createIngress } from "./core/ingress";
 import {
   AuditLog,
   BatchingProducer,
-  CONSUMER_LIVENESS,
   partitionPlanner,
   createKafka,
   Pseudonymiser,
@@ -214,7 +213,6 @@ export function createGateway(
       groupId: `${groups}.deliver`,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 256 * 1024,
-      ...CONSUMER_LIVENESS,
     }),
     partitionsConcurrently: config.partitionsConcurrently ?? 1,
     pool,
@@ -228,7 +226,6 @@ export function createGateway(
     consumer: kafka.consumer({
       groupId: `${groups}.ingress`,
       allowAutoTopicCreation: false,
-      ...CONSUMER_LIVENESS,
     }),
     partitionsConcurrently: config.partitionsConcurrently ?? 1,
     producer,
@@ -244,7 +241,6 @@ export function createGateway(
       kafka.consumer({
         groupId: groupId.startsWith(`${GATEWAY}.`) ? `${groups}${groupId.slice(GATEWAY.length)}` : groupId,
         allowAutoTopicCreation: false,
-        ...CONSUMER_LIVENESS,
       }),
     log: log.child({ component: "subscriptions" }),
   });

@@ -174,6 +174,43 @@ describe("BatchingProducer: one record never fails another's", () => {
     expect(log).toEqual(["send", "commit"]);
   });
 
+  it("takes a producer-state refusal for an outage, not the records' fault, and renews the producer", async () => {
+    // OUT_OF_ORDER_SEQUENCE_NUMBER after a leader failed over refused valid ingress events as INTERNAL (test/faults).
+    const log: string[] = [];
+    let refuse = true;
+    const producer = {
+      transaction: () =>
+        Promise.resolve({
+          sendBatch: () =>
+            (log.push("send"), refuse)
+              ? Promise.reject(brokerRefusal("OUT_OF_ORDER_SEQUENCE_NUMBER"))
+              : Promise.resolve([]),
+          commit: () => (log.push("commit"), Promise.resolve()),
+          abort: () => (log.push("abort"), Promise.resolve()),
+          isActive: () => true,
+        }),
+    } as unknown as Producer;
+    const batching = new BatchingProducer(producer, {
+      lingerMs: 5,
+      maxMessages: 100,
+      transactional: true,
+      renew: (old) => (log.push("renew"), (refuse = false), Promise.resolve(old)),
+    });
+    const outcomes = await Promise.allSettled([
+      batching.send([msg("events", 1)]),
+      batching.send([msg("audit", 1)]),
+    ]);
+    for (const o of outcomes) {
+      expect(o.status).toBe("rejected");
+      expect((o as PromiseRejectedResult).reason).not.toBeInstanceOf(UnwritableRecordError);
+      expect(isTransient((o as PromiseRejectedResult).reason)).toBe(false);
+    }
+    // One shared write, not one per caller; the next write begins on a renewed producer.
+    expect(log).toEqual(["send", "abort"]);
+    await batching.send([msg("events", 1)]);
+    expect(log).toEqual(["send", "abort", "renew", "send", "commit"]);
+  });
+
   it("refuses, unwritten, a caller whose write cannot begin by its deadline", async () => {
     const log: string[] = [];
     const producer = {
@@ -324,6 +361,26 @@ describe("batchWorker", () => {
     expect(poisoned).toEqual(["11"]);
     expect(commits).toEqual(["13"]);
     expect(worker.crashed()).toBeUndefined();
+  });
+
+  it("hands kafkajs a membership refusal of a commit unwrapped, so it rejoins instead of crashing for good", async () => {
+    const { consumer, deliver } = fakeConsumer();
+    const root = Object.assign(new Error("The coordinator is not aware of this member"), {
+      name: "KafkaJSProtocolError",
+      type: "UNKNOWN_MEMBER_ID",
+      retriable: false,
+    });
+    (consumer as unknown as { commitOffsets: () => Promise<void> }).commitOffsets = () =>
+      Promise.reject(
+        Object.assign(new Error(root.message, { cause: root }), { name: "KafkaJSNonRetriableError" }),
+      );
+    const worker = batchWorker({
+      consumer,
+      handle: () => Promise.resolve(),
+      poison: () => Promise.resolve(),
+    });
+    await worker.start(["ingress.p"]);
+    await expect(deliver([message(1)])).rejects.toBe(root);
   });
 
   it("retries a bus outage in place, without setting anything aside, until it passes", async () => {
