@@ -172,7 +172,10 @@ export async function applyContracts(
       });
     if (!opts.dryRun && missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs' own wait retries only LEADER_NOT_AVAILABLE: on a fresh cluster of three, a node that has not
+        // learnt of the new topics yet answers UNKNOWN_TOPIC_OR_PARTITION, and the whole apply failed (CI, the
+        // fault suite's private cluster). Waited for below instead.
+        waitForLeaders: false,
         topics: missing.map((t) => ({
           topic: t.name,
           numPartitions: t.partitions,
@@ -180,6 +183,10 @@ export async function applyContracts(
           configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
         })),
       });
+      await leadersOf(
+        admin,
+        missing.map((t) => t.name),
+      );
     }
     const presentPlain = desired.topics.filter((t) => existing.has(t.name));
     if (presentPlain.length > 0) {
@@ -346,5 +353,33 @@ export async function applyContracts(
     return { changes, orphanTopics, drift, replication: { ...replication, brokers }, desired };
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Waits until every partition of `topics` has a leader, whichever node answers; 60 s at most. */
+async function leadersOf(admin: kafkajs.Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      if (
+        meta.topics.length === topics.length &&
+        meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+      )
+        return;
+    } catch (err) {
+      const type = (err as { type?: unknown }).type;
+      if (type !== "UNKNOWN_TOPIC_OR_PARTITION" && type !== "LEADER_NOT_AVAILABLE") throw err;
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the ${topics.length} new topics have no leader on every partition after ${timeoutMs / 1000} s` +
+          (last instanceof Error ? ` (last: ${last.message})` : "") +
+          ": check that every broker is up (npm run infra:status), then run contracts:apply again",
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
