@@ -17,6 +17,7 @@ export { isAlive, livePid, startDetached } from "./proc";
 export { STATE_DIR, REPO_ROOT } from "./paths";
 export { kafkaClient, type KafkaClient } from "./client";
 export {
+  ephemeralPortRange,
   freePorts,
   PRIVATE_STACKS_DIR,
   startPrivateStack,

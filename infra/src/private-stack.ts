@@ -84,6 +84,24 @@ const NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
  */
 const PRIVATE_PORTS = { from: 20_000, to: 28_000 };
 
+/**
+ * The kernel's ephemeral port range (`[low, high]`, both included), from which it picks the local port of every
+ * outgoing connection: Linux's default when /proc does not say.
+ */
+export function ephemeralPortRange(): [number, number] {
+  try {
+    const [low, high] = fs
+      .readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // not Linux, or no /proc: the default below
+  }
+  return [32_768, 60_999];
+}
+
 function listenOn(port: number): Promise<net.Server | undefined> {
   return new Promise((resolve) => {
     const s = net.createServer();

@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
-import type { PrivateStack } from "@grondslag/infra";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { ephemeralPortRange, type PrivateStack } from "@grondslag/infra";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEVEL, startFaultBus, type FaultBus } from "../src/faults/bus";
 import { faultStackOf, startProvisionedStack } from "../src/faults/cluster";
 import { expectInvariants, runUnderLoad } from "../src/faults/under-load";
@@ -55,6 +55,19 @@ afterAll(async () => {
 }, 300_000);
 
 describe(`faults under load (${LEVEL}: ${REPS}× each)`, () => {
+  it("runs every process it restarts on a port below the kernel's ephemeral range", () => {
+    // In that range, a killed process's port can become the local port of any outgoing connection on the machine
+    // before the process is started again, which then cannot listen (EADDRINUSE; see infra/src/ports.int.spec.ts).
+    const [low] = ephemeralPortRange();
+    const ports = {
+      postgres: bus.pg.port,
+      ...Object.fromEntries(bus.gateways.map((g) => [g.name, g.port])),
+      audit: bus.audit.port,
+      agency: bus.agency.port,
+    };
+    for (const [name, port] of Object.entries(ports)) expect(port, name).toBeLessThan(low);
+  });
+
   it("a broker killed with kill -9 and started again", async () => {
     const f = await underLoad("broker-kill", async () => {
       const i = randomInt(bus.stack.brokers);

@@ -6,7 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import { consumersOf, deliveryDecision, loadCatalogue, type Catalogue } from "@grondslag/contracts";
-import { REPO_ROOT, STATE_DIR, waitFor } from "@grondslag/infra";
+import { freePorts, REPO_ROOT, STATE_DIR, waitFor } from "@grondslag/infra";
 import {
   endOffsets,
   readToEnd,
@@ -150,18 +150,6 @@ export interface Window {
   recoveryAckMs: number[];
 }
 
-async function freePort(preferred: number): Promise<number> {
-  const net = await import("node:net");
-  const tryPort = (p: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once("error", () => resolve(false));
-      s.listen(p, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
-  for (let p = preferred; p < 48000; p++) if (await tryPort(p)) return p;
-  throw new Error("no free port in 47000–47999");
-}
-
 /**
  * The bus under fault, as `npm start` runs it but with a private PostgreSQL: two gateway processes sharing their
  * consumer groups (a prefix of this run's own, started at the end of the topics), the audit service, and the
@@ -206,7 +194,18 @@ async function startBus(
   fs.mkdirSync(logDir, { recursive: true });
   const catalogue = loadCatalogue();
   const database = "grondslag_faults";
-  const pg = await startPrivatePostgres({ port: await freePort(47432), databases: [database], progress });
+  // Every port from the private range, below the kernel's ephemeral ports: a killed process's port in that range can
+  // be taken by any client's outgoing connection before the process starts again, which then cannot listen
+  // (EADDRINUSE). In CI the restarted agency, then on 47120, exited on its own twice, each time at about the
+  // moment it would have listened; its log was not kept, so this is the likely cause, not a proven one.
+  const [pgPort, gatewayPort1, gatewayPort2, auditPort, agencyPort] = (await freePorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const pg = await startPrivatePostgres({ port: pgPort, databases: [database], progress });
   started.pg = pg;
   const owner = pg.url(database);
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "grondslag-faults-keys-"));
@@ -250,8 +249,8 @@ async function startBus(
     CONTRACTS_DIR: path.join(REPO_ROOT, "contracts", "data"),
   };
   const gateways: ServiceProcess[] = [];
-  for (const i of [1, 2]) {
-    const port = await freePort(47100 + i);
+  for (const [n, port] of [gatewayPort1, gatewayPort2].entries()) {
+    const i = n + 1;
     gateways.push(
       new ServiceProcess(
         `gateway-${i}`,
@@ -284,7 +283,6 @@ async function startBus(
   const writerUrl = new URL(owner);
   writerUrl.username = writer;
   const auditSchema = "audit";
-  const auditPort = await freePort(47110);
   const audit = new ServiceProcess(
     "audit",
     "services/audit/src/main.ts",
@@ -307,7 +305,6 @@ async function startBus(
     path.join(logDir, "audit.log"),
     progress,
   );
-  const agencyPort = await freePort(47120);
   const agencySchema = "agency_belastingdienst";
   const agency = new ServiceProcess(
     "agency belastingdienst",

@@ -62,6 +62,8 @@ export class ServiceProcess {
       const how = signal ? `signal ${signal}` : `code ${code}`;
       this.unexpectedExits.push({ at: Date.now(), how });
       this.progress(`${this.name} exited on its own (${how}); starting it again (see ${this.logFile})`);
+      // The log may not outlive the run (CI keeps only what is printed): its last lines say why.
+      for (const line of lastLines(this.logFile, 8)) this.progress(`  ${this.name}| ${line}`);
       // As npm start's supervisor does: a service that exits is started again (after a second).
       setTimeout(() => {
         if (!this.stopped && !this.child) this.spawnChild();
@@ -102,5 +104,28 @@ export class ServiceProcess {
     const t = setTimeout(() => c.kill("SIGKILL"), 20_000);
     await gone;
     clearTimeout(t);
+  }
+}
+
+/** The last `n` lines of a file (each cut at 400 characters), or none when it cannot be read. */
+export function lastLines(file: string, n: number): string[] {
+  try {
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, "r");
+    try {
+      const len = Math.min(size, 16_384);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      const lines = buf
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "");
+      // The first line of a cut read may be partial: dropped unless the read took the whole file.
+      return (len < size ? lines.slice(1) : lines).slice(-n).map((l) => l.slice(0, 400));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
   }
 }
