@@ -35,12 +35,20 @@ export const gatewayEnv = baseEnv
      * without a registered key, so only with GRONDSLAG_ENV=development and a gateway that listens on loopback.
      */
     DEV_KEYS_DIR: z.string().min(1).optional(),
-    /** The Kafka workers this instance runs (`delivery,ingress`, the default; `none` for an HTTP-only instance). */
+    /**
+     * The Kafka workers this instance runs (`delivery,ingress`, the default; `none` for an HTTP-only instance).
+     * `delivery` is both delivery lanes; `delivery-urgent` or `delivery-bulk` runs one (GATEWAY_URGENT_TOPICS).
+     */
     GATEWAY_WORKERS: z
       .string()
       .default("delivery,ingress")
       .transform((s) => (s.trim() === "none" ? [] : s.split(",").map((w) => w.trim())))
-      .pipe(z.array(z.enum(["delivery", "ingress"]))),
+      .pipe(z.array(z.enum(["delivery", "delivery-urgent", "delivery-bulk", "ingress"]))),
+    /**
+     * Topics delivered in a lane of their own (`lsi.*,wtta.admission-revoked`: names, or prefixes ending in `*`), so
+     * a bulk topic's backlog is not in front of them. The same on every instance sharing GATEWAY_GROUP_PREFIX.
+     */
+    GATEWAY_URGENT_TOPICS: commaList.optional(),
     /** Consumer groups and transactional ids start with this (within the gateway's ACLs: `grondslag.gateway.`). */
     GATEWAY_GROUP_PREFIX: z
       .string()

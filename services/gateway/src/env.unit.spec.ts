@@ -82,6 +82,14 @@ describe("the gateway environment", () => {
     });
     expect(set.GATEWAY_WORKERS).toEqual([]);
     expect(set.GATEWAY_INGRESS_PARTIES).toEqual(["uwv", "gemeente.schiedam"]);
+    expect(d.GATEWAY_URGENT_TOPICS).toBeUndefined();
+    const lanes = readEnv({
+      ...minimal,
+      GATEWAY_WORKERS: "delivery-urgent",
+      GATEWAY_URGENT_TOPICS: "lsi.*, wtta.admission-revoked",
+    });
+    expect(lanes.GATEWAY_WORKERS).toEqual(["delivery-urgent"]);
+    expect(lanes.GATEWAY_URGENT_TOPICS).toEqual(["lsi.*", "wtta.admission-revoked"]);
     expect(refusal({ ...minimal, GATEWAY_WORKERS: "delivery,publish" })).toMatch(/GATEWAY_WORKERS/);
     // Outside the gateway's ACLs its groups would be refused at run time: refuse it at start instead.
     expect(refusal({ ...minimal, GATEWAY_GROUP_PREFIX: "other" })).toMatch(

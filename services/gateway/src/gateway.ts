@@ -3,7 +3,7 @@ import { partiesMatching } from "@grondslag/contracts";
 import { GATEWAY } from "@grondslag/contracts/plan";
 import type { Topic } from "@grondslag/schemas";
 import { canonicalTopic, ingressTopic } from "@grondslag/wire";
-import kafkajs from "kafkajs";
+import kafkajs, { type Admin } from "kafkajs";
 import type { Logger } from "pino";
 import pg from "pg";
 import type { Readiness } from "./ports";
@@ -52,8 +52,17 @@ export interface GatewayConfig {
    * its partitions, until the transaction timeout (60 s). Two instances running at once must not share it.
    */
   instanceId?: string;
-  /** Which Kafka workers this instance runs (default both): they scale separately by partitions. */
-  workers?: readonly ("delivery" | "ingress")[];
+  /**
+   * Which Kafka workers this instance runs (default `delivery` and `ingress`): they scale separately by partitions.
+   * `delivery` is both delivery lanes; `delivery-urgent` or `delivery-bulk` is one of them (see `urgentTopics`).
+   */
+  workers?: readonly GatewayWorker[];
+  /**
+   * Topics delivered in a lane of their own: exact names, or a prefix ending in `*` (`lsi.*`). The urgent lane is
+   * a consumer of its own (group `<groupPrefix>.deliver-urgent`, its own fetches), so a bulk topic's backlog is not
+   * in front of its events; an instance can run it alone (`delivery-urgent`). Default none: one lane.
+   */
+  urgentTopics?: readonly string[];
   /**
    * The parties whose `ingress.<party>` this instance reads (default every producing party). Two gateways with
    * consumer groups of their own would otherwise both take every ingress record: tests give each gateway its party.
@@ -71,11 +80,60 @@ export interface GatewayConfig {
   partitionsConcurrently?: number;
 }
 
+export type GatewayWorker = "delivery" | "delivery-urgent" | "delivery-bulk" | "ingress";
+
+/** Does `topic` match one of `patterns` (an exact name, or a prefix ending in `*`)? */
+export function topicMatches(patterns: readonly string[], topic: string): boolean {
+  return patterns.some((p) => (p.endsWith("*") ? topic.startsWith(p.slice(0, -1)) : topic === p));
+}
+
+/**
+ * A topic that moves into a lane brings its place along: where `to` has committed nothing for a topic, it starts at
+ * the offsets `from` committed (instead of the topic's beginning, which the delivery's dedupe rows make safe but
+ * slow). Only an empty group's offsets can be set: where another instance already runs `to`, it has its own.
+ */
+export async function adoptOffsets(
+  admin: Admin,
+  from: string,
+  to: string,
+  topics: string[],
+  log: Logger,
+): Promise<void> {
+  if (topics.length === 0) return;
+  const [mine, theirs] = await Promise.all([
+    admin.fetchOffsets({ groupId: to, topics }),
+    admin.fetchOffsets({ groupId: from, topics }),
+  ]);
+  for (const t of mine) {
+    if (t.partitions.some((p) => p.offset !== "-1")) continue;
+    const place = (theirs.find((x) => x.topic === t.topic)?.partitions ?? []).filter(
+      (p) => p.offset !== "-1",
+    );
+    if (place.length === 0) continue;
+    try {
+      await admin.setOffsets({
+        groupId: to,
+        topic: t.topic,
+        partitions: place.map((p) => ({ partition: p.partition, offset: p.offset })),
+      });
+      log.info(
+        { topic: t.topic, from, to },
+        "the topic changed lanes: its new group starts where the old one was",
+      );
+    } catch (err) {
+      log.warn(
+        { err, topic: t.topic, from, to },
+        "could not carry the topic's offsets into its new lane (another instance runs it): it reads from its own",
+      );
+    }
+  }
+}
+
 export interface GatewayHooks {
   /** A Kafka worker stopped for good (kafkajs will not restart it): the process should exit and be restarted. */
   onFatal?: (err: Error) => void;
   onDecision?: (d: { topic: string; outcome: string; grondslag: string; purpose: string }) => void;
-  onDisclosure?: (d: { topic: string; recipient: string; grondslag: string }) => void;
+  onDisclosure?: (d: { topic: string; recipient: string; grondslag: string; eventId: string }) => void;
   /** Wraps the idempotency store (specs use it to stop a process between its Kafka write and settling its keys). */
   idempotency?: (store: IdempotencyStore) => IdempotencyStore;
 }
@@ -181,7 +239,7 @@ export function createGateway(
     producer: publishing,
     idempotency: (hooks.idempotency ?? ((x) => x))(pgIdempotencyStore(pool, config.dbSchema)),
     owner,
-    deliveredToEnd: (topic) => deliveredToEnd(canonicalTopic(topic)),
+    deliveredToEnd: (topic) => deliveredToEnd(topic as Topic),
     atomicWrites: transactional,
     pseudonymiser,
     log: log.child({ component: "publish" }),
@@ -191,11 +249,13 @@ export function createGateway(
    * Whether the delivery group has read `topic` to the end offsets it has now: polled for up to `waitMs`, since
    * under load delivery is a few batches behind. An aborted transaction's records and markers are passed too.
    */
-  async function deliveredToEnd(topic: string, waitMs = 3_000): Promise<boolean> {
+  async function deliveredToEnd(plain: Topic, waitMs = 3_000): Promise<boolean> {
+    const topic = canonicalTopic(plain);
+    const groupId = laneGroup(laneOf(plain));
     const ends = await metadataAdmin.fetchTopicOffsets(topic);
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const [read] = await metadataAdmin.fetchOffsets({ groupId: `${groups}.deliver`, topics: [topic] });
+      const [read] = await metadataAdmin.fetchOffsets({ groupId, topics: [topic] });
       const at = new Map((read?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
       if (
         ends.every((e) => BigInt(e.high) <= BigInt(e.low) || (at.get(e.partition) ?? -1n) >= BigInt(e.high))
@@ -205,23 +265,30 @@ export function createGateway(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const delivery = createDelivery({
-    ...common,
-    // A fetched batch of at most 256 KiB per partition (≈700 canonical events; kafkajs' default is 1 MiB): a
-    // fetch round, which every partition waits for, then lasts a fraction of a second even on a backlog.
-    consumer: kafka.consumer({
-      groupId: `${groups}.deliver`,
-      allowAutoTopicCreation: false,
-      maxBytesPerPartition: 256 * 1024,
-    }),
-    partitionsConcurrently: config.partitionsConcurrently ?? 1,
-    pool,
-    dbSchema: config.dbSchema,
-    pseudonymiser,
-    log: log.child({ component: "delivery" }),
-    onFatal: (err) => hooks.onFatal?.(err),
-    ...(hooks.onDisclosure ? { onDisclosure: hooks.onDisclosure } : {}),
-  });
+  // Delivery in lanes: the bulk lane keeps the one group of a gateway without lanes (`.deliver`), so adding lanes
+  // changes no committed offset of the topics that stay in it.
+  const urgentTopics = config.urgentTopics ?? [];
+  const laneOf = (topic: Topic): Lane => (topicMatches(urgentTopics, topic) ? "urgent" : "bulk");
+  const laneGroup = (lane: Lane) => (lane === "urgent" ? `${groups}.deliver-urgent` : `${groups}.deliver`);
+  const deliveryLane = (lane: Lane) =>
+    createDelivery({
+      ...common,
+      // A fetched batch of at most 256 KiB per partition (≈700 canonical events; kafkajs' default is 1 MiB): a
+      // fetch round, which every partition waits for, then lasts a fraction of a second even on a backlog.
+      consumer: kafka.consumer({
+        groupId: laneGroup(lane),
+        allowAutoTopicCreation: false,
+        maxBytesPerPartition: 256 * 1024,
+      }),
+      partitionsConcurrently: config.partitionsConcurrently ?? 1,
+      pool,
+      dbSchema: config.dbSchema,
+      pseudonymiser,
+      log: log.child({ component: lane === "urgent" ? "delivery-urgent" : "delivery" }),
+      onFatal: (err) => hooks.onFatal?.(err),
+      ...(hooks.onDisclosure ? { onDisclosure: hooks.onDisclosure } : {}),
+    });
+  const lanes = { bulk: deliveryLane("bulk"), urgent: deliveryLane("urgent") };
   const ingress = createIngress({
     consumer: kafka.consumer({
       groupId: `${groups}.ingress`,
@@ -247,17 +314,19 @@ export function createGateway(
   const admin = kafka.admin();
   const stallMs = config.stallMs ?? 60_000;
   const watches = {
-    delivery: new StallWatch(() => admin, `${groups}.deliver`, stallMs),
+    delivery: new StallWatch(() => admin, laneGroup("bulk"), stallMs),
+    "delivery-urgent": new StallWatch(() => admin, laneGroup("urgent"), stallMs),
     ingress: new StallWatch(() => admin, `${groups}.ingress`, stallMs),
   };
-  const watched: { delivery: string[]; ingress: string[] } = { delivery: [], ingress: [] };
+  type Watched = keyof typeof watches;
+  const watched: Record<Watched, string[]> = { delivery: [], "delivery-urgent": [], ingress: [] };
   // Lag takes an admin round trip per topic: measured in the background, so /readyz answers within its deadline
   // with the verdict of the last measurement (at most one in flight).
-  const stalls: { delivery?: string | undefined; ingress?: string | undefined } = {};
+  const stalls: Partial<Record<Watched, string | undefined>> = {};
   let measuring: Promise<void> | undefined;
   const refreshStalls = () => {
     measuring ??= Promise.all(
-      (["delivery", "ingress"] as const).map(async (name) => {
+      (Object.keys(watches) as Watched[]).map(async (name) => {
         stalls[name] = await watches[name].check(watched[name]).catch(() => stalls[name]);
       }),
     )
@@ -277,10 +346,12 @@ export function createGateway(
       ]);
       // A crashed or stalled worker means events no longer flow, whatever the broker answers.
       const reasons: string[] = [];
-      for (const [name, worker] of [
-        ["delivery", delivery],
+      const workers = [
+        ["delivery", lanes.bulk],
+        ["delivery-urgent", lanes.urgent],
         ["ingress", ingress],
-      ] as const) {
+      ] as const;
+      for (const [name, worker] of workers) {
         const crash = worker.crashed();
         if (crash) reasons.push(`${name} worker crashed: ${crash.message}`);
         else if (stalls[name]) reasons.push(stalls[name]);
@@ -288,7 +359,7 @@ export function createGateway(
       if (kafkaOk) refreshStalls();
       return {
         checks: {
-          kafka: kafkaOk && !delivery.crashed() && !ingress.crashed(),
+          kafka: kafkaOk && workers.every(([, w]) => !w.crashed()),
           registry: registryOk,
           workers: reasons.length === 0,
         },
@@ -324,7 +395,13 @@ export function createGateway(
       credential: config.registryAuth,
     }),
     admin: () => admin,
-    groups: [`${groups}.deliver`, `${groups}.ingress`],
+    groups: [
+      laneGroup("bulk"),
+      ...(urgentTopics.length > 0 ? [laneGroup("urgent")] : []),
+      `${groups}.ingress`,
+    ],
+    /** The consumer group that delivers `topic` (its lane's). */
+    deliveryGroupOf: (topic: Topic) => laneGroup(laneOf(topic)),
     kafkaTopics,
     async start() {
       // Before anything can be accepted: every audit record is framed with the registered schema's id.
@@ -342,9 +419,16 @@ export function createGateway(
       await metadataAdmin.connect();
       const { topics, parties } = kafkaTopics();
       const workers = config.workers ?? ["delivery", "ingress"];
-      if (workers.includes("delivery")) {
-        await delivery.start(topics);
-        watched.delivery = topics.map(canonicalTopic);
+      for (const p of urgentTopics.filter((p) => !topics.some((t) => topicMatches([p], t))))
+        log.warn({ pattern: p }, `GATEWAY_URGENT_TOPICS: ${p} matches no topic in the contracts (a typo?)`);
+      const runs = (lane: Lane) => workers.includes("delivery") || workers.includes(`delivery-${lane}`);
+      for (const lane of ["urgent", "bulk"] as const) {
+        const mine = topics.filter((t) => laneOf(t) === lane);
+        if (!runs(lane) || mine.length === 0) continue;
+        const other = lane === "urgent" ? "bulk" : "urgent";
+        await adoptOffsets(admin, laneGroup(other), laneGroup(lane), mine.map(canonicalTopic), log);
+        await lanes[lane].start(mine);
+        watched[lane === "urgent" ? "delivery-urgent" : "delivery"] = mine.map(canonicalTopic);
       }
       if (workers.includes("ingress")) {
         await ingress.start(parties);
@@ -355,7 +439,12 @@ export function createGateway(
     async stop() {
       catalogue.close();
       // Stop taking work, then flush what was accepted, then close connections.
-      await Promise.allSettled([ingress.stop(), delivery.stop(), subscriptions.stop()]);
+      await Promise.allSettled([
+        ingress.stop(),
+        lanes.urgent.stop(),
+        lanes.bulk.stop(),
+        subscriptions.stop(),
+      ]);
       await Promise.all([publishing.drain(), producer.drain()]);
       await Promise.allSettled([
         rawProducer.disconnect(),
@@ -367,5 +456,7 @@ export function createGateway(
     },
   };
 }
+
+type Lane = "urgent" | "bulk";
 
 export type Gateway = ReturnType<typeof createGateway>;

@@ -47,6 +47,7 @@ createService({
         ...(env.GATEWAY_INSTANCE_ID ? { instanceId: env.GATEWAY_INSTANCE_ID } : {}),
         workers: env.GATEWAY_WORKERS,
         ...(env.GATEWAY_INGRESS_PARTIES ? { ingressParties: env.GATEWAY_INGRESS_PARTIES } : {}),
+        ...(env.GATEWAY_URGENT_TOPICS ? { urgentTopics: env.GATEWAY_URGENT_TOPICS } : {}),
         ...(env.GATEWAY_PARTITIONS_CONCURRENTLY
           ? { partitionsConcurrently: env.GATEWAY_PARTITIONS_CONCURRENTLY }
           : {}),

@@ -48,7 +48,7 @@ export interface DeliveryDeps {
   auditLog: AuditLog;
   now: () => Date;
   log: Logger;
-  onDisclosure?: (d: { topic: string; recipient: string; grondslag: string }) => void;
+  onDisclosure?: (d: { topic: string; recipient: string; grondslag: string; eventId: string }) => void;
   onFatal?: (err: Error) => void;
   /** Partitions handled at once (batches of one partition stay in order); default 1. */
   partitionsConcurrently?: number;
@@ -217,7 +217,7 @@ export function createDelivery(deps: DeliveryDeps) {
       );
       for (const p of todo) {
         const grondslag = String(p.delivery.message.headers?.[H.grondslag] ?? "");
-        deps.onDisclosure?.({ topic, recipient: p.recipient, grondslag });
+        deps.onDisclosure?.({ topic, recipient: p.recipient, grondslag, eventId: p.eventId });
       }
     }
     // Before the offsets: an idempotency key whose attempt could not settle (its gateway died after the commit) is
