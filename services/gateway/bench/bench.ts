@@ -47,6 +47,7 @@ import {
 } from "@grondslag/wire";
 import kafkajs, { type Admin, type Message } from "kafkajs";
 import { startChildGateway, type ChildGateway } from "../src/core/child-gateway";
+import type { GatewayWorker } from "../src/gateway";
 import type { LoadResult, LoadSpec } from "./loadgen";
 import { chart, table, type BenchReport, type BenchRow, type Flood } from "./report";
 
@@ -343,7 +344,7 @@ async function main() {
     return topic;
   };
   const children: ChildGateway[] = [];
-  const gateway = async (name: string, workers: ("delivery" | "ingress")[], env: Record<string, string>) => {
+  const gateway = async (name: string, workers: GatewayWorker[], env: Record<string, string>) => {
     const child = await startChildGateway(config, CREDENTIALS_FILE, {
       workers,
       env: {
@@ -711,17 +712,26 @@ async function main() {
     // flood Kafka ingress.
     if (PHASES.has("flood")) {
       // Each variant is one shape of deploying the gateway, measured on the same flood: "one" is every worker in
-      // one process (npm start's); "apart" puts Kafka ingress in a process of its own (GATEWAY_WORKERS); "/pN"
-      // consumes N partitions at once (GATEWAY_PARTITIONS_CONCURRENTLY). The first is the report's headline.
+      // one process (npm start's); "apart" puts Kafka ingress in a process of its own (GATEWAY_WORKERS); "split"
+      // also puts the bulk delivery lane in one, leaving HTTP and the urgent lane (lsi.*) to the first; "/lanes"
+      // gives lsi.* its delivery lane (GATEWAY_URGENT_TOPICS) in the same process; "/pN" consumes N partitions at
+      // once (GATEWAY_PARTITIONS_CONCURRENTLY). The first is the report's headline.
       const variants = (process.env.BENCH_FLOOD_VARIANTS ?? "one,apart")
         .split(",")
         .map((v) => v.trim())
         .filter(Boolean);
       extra.floodVariants = [];
       for (const v of variants) {
-        const m = /^(one|apart)(?:\/p(\d+))?$/.exec(v);
-        if (!m) throw new Error(`BENCH_FLOOD_VARIANTS: ${v} is not one|apart[/pN]`);
-        const shape = { variant: v, apart: m[1] === "apart", partitions: Number(m[2] ?? 1) };
+        const m = /^(one|apart|split)(\/lanes)?(?:\/p(\d+))?$/.exec(v);
+        if (!m) throw new Error(`BENCH_FLOOD_VARIANTS: ${v} is not (one|apart|split)[/lanes][/pN]`);
+        const split = m[1] === "split";
+        const shape = {
+          variant: v,
+          apart: m[1] !== "one",
+          split,
+          lanes: split || m[2] !== undefined,
+          partitions: Number(m[3] ?? 1),
+        };
         const f = await flood(config, admin, loader, gateway, shape);
         extra.floodVariants.push(f);
         extra.flood ??= f;
@@ -772,12 +782,8 @@ async function flood(
   config: StackConfig,
   admin: Admin,
   loader: kafkajs.Producer,
-  gateway: (
-    name: string,
-    workers: ("delivery" | "ingress")[],
-    env: Record<string, string>,
-  ) => Promise<ChildGateway>,
-  shape: { variant: string; apart: boolean; partitions: number },
+  gateway: (name: string, workers: GatewayWorker[], env: Record<string, string>) => Promise<ChildGateway>,
+  shape: { variant: string; apart: boolean; split: boolean; lanes: boolean; partitions: number },
 ): Promise<Flood> {
   const SIGNAL: Topic = "lsi.signal-raised";
   const prefix = `grondslag.gateway.bench-${run}-fl-${shape.variant.replace(/[^a-z0-9]/g, "")}`;
@@ -793,20 +799,23 @@ async function flood(
     GATEWAY_GROUP_PREFIX: prefix,
     GATEWAY_INGRESS_PARTIES: PARTY,
     GATEWAY_PARTITIONS_CONCURRENTLY: String(shape.partitions),
+    ...(shape.lanes ? { GATEWAY_URGENT_TOPICS: "lsi.*" } : {}),
   };
   log(
-    shape.apart
-      ? `flood [${shape.variant}]: a gateway for delivery and HTTP, and one for Kafka ingress …`
-      : `flood [${shape.variant}]: one gateway (delivery, ingress and HTTP) …`,
+    shape.split
+      ? `flood [${shape.variant}]: a gateway for HTTP and urgent delivery, one for bulk delivery, one for Kafka ingress …`
+      : shape.apart
+        ? `flood [${shape.variant}]: a gateway for delivery and HTTP, and one for Kafka ingress …`
+        : `flood [${shape.variant}]: one gateway (delivery, ingress and HTTP) …`,
   );
+  const name = `flood-${shape.variant.replace(/[^a-z0-9]+/g, "-")}`;
   const child = await gateway(
-    `flood-${shape.variant}`,
-    shape.apart ? ["delivery"] : ["delivery", "ingress"],
+    name,
+    shape.split ? ["delivery-urgent"] : shape.apart ? ["delivery"] : ["delivery", "ingress"],
     env,
   );
-  const ingressChild = shape.apart
-    ? await gateway(`flood-${shape.variant}-ingress`, ["ingress"], env)
-    : undefined;
+  const bulkChild = shape.split ? await gateway(`${name}-bulk`, ["delivery-bulk"], env) : undefined;
+  const ingressChild = shape.apart ? await gateway(`${name}-ingress`, ["ingress"], env) : undefined;
   const nla = await child.token("nla");
   const svb = await child.token("svb");
   const sent = new Map<string, number>();
@@ -878,6 +887,8 @@ async function flood(
       if (child.exited()) throw new Error(`flood: the gateway exited: ${child.stderr()}`);
       if (ingressChild?.exited())
         throw new Error(`flood: the ingress gateway exited: ${ingressChild.stderr()}`);
+      if (bulkChild?.exited())
+        throw new Error(`flood: the bulk delivery gateway exited: ${bulkChild.stderr()}`);
       if (Date.now() > deadline) throw new Error(`flood: ${what} not within ${ms} ms`);
       await sleep(50);
     }
@@ -969,6 +980,7 @@ async function flood(
     await poller.catch(() => undefined);
     await child.stop();
     await ingressChild?.stop();
+    await bulkChild?.stop();
   }
 }
 

@@ -8,6 +8,7 @@ import { readCredential } from "@grondslag/provision";
 import { databaseUrl, type StackConfig } from "@grondslag/infra";
 import type { HttpLimits } from "../app";
 import { ensureDevKeyPair, signToken } from "../auth";
+import type { GatewayWorker } from "../gateway";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -26,7 +27,7 @@ export async function startChildGateway(
     heapMb?: number;
     /** Another principal than the gateway's (with `workers: []`, since it may not read the gateway's topics). */
     kafkaUser?: string;
-    workers?: ("delivery" | "ingress")[];
+    workers?: GatewayWorker[];
     /** More of the operator's environment (rate limits, group prefix, ingress parties): set after the defaults. */
     env?: Record<string, string>;
     /** Extra Node options for the gateway's process (e.g. `--cpu-prof`). */
