@@ -46,7 +46,12 @@ describe("core metrics", () => {
         grondslag: `x${"y".repeat(i * 100)}`,
         purpose: `p-${i}`,
       });
-      hooks.onDisclosure?.({ topic: `t.${i}`, recipient: `party-${i}`, grondslag: `g-${i}`, eventId: `e-${i}` });
+      hooks.onDisclosure?.({
+        topic: `t.${i}`,
+        recipient: `party-${i}`,
+        grondslag: `g-${i}`,
+        eventId: `e-${i}`,
+      });
     }
     const text = await registry.metrics();
     const decisions = text.split("\n").filter((l) => l.startsWith("gateway_decisions_total{"));
