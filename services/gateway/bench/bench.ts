@@ -716,7 +716,7 @@ async function main() {
       // also puts the bulk delivery lane in one, leaving HTTP and the urgent lane (lsi.*) to the first; "/lanes"
       // gives lsi.* its delivery lane (GATEWAY_URGENT_TOPICS) in the same process; "/pN" consumes N partitions at
       // once (GATEWAY_PARTITIONS_CONCURRENTLY). The first is the report's headline.
-      const variants = (process.env.BENCH_FLOOD_VARIANTS ?? "one,apart")
+      const variants = (process.env.BENCH_FLOOD_VARIANTS ?? "split,one")
         .split(",")
         .map((v) => v.trim())
         .filter(Boolean);
