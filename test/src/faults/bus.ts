@@ -642,21 +642,32 @@ async function startBus(
       // The agency is followed by its effects (below); the others by what their code was handed.
       const followed = CONSUMERS.filter((c) => expected.has(partyOf(c)) && !c.endsWith(":agency"));
       const canonical = new Map<string, string[]>();
+      const copies = new Map<string, string[]>();
       const readCanonical = async () => {
         canonical.clear();
         const recs = await readToEnd(config, {
           topic: canonicalTopic(TOPIC),
           from: w.from,
           timeoutMs: 120_000,
-          map: async (m) => {
+          map: async (m, partition) => {
             const v = (await registry.decode(m.value!)) as { signalReference?: string };
             const ref = v.signalReference ?? "";
+            // Where each copy lies and which producer (id:epoch, transactional or not) wrote it: a duplicate's
+            // copies then tell a second write from an aborted one that a reader let through.
+            const b = (
+              m as { batchContext?: { producerId?: string; producerEpoch?: number; inTransaction?: boolean } }
+            ).batchContext;
+            const at = `${partition}:${m.offset} by ${b?.producerId ?? "?"}:${b?.producerEpoch ?? "?"}${b?.inTransaction ? " (txn)" : ""}`;
             return ref.startsWith(w.prefix)
-              ? { ref, id: header(m.headers, BUS_HEADERS.eventId) ?? "" }
+              ? { ref, id: header(m.headers, BUS_HEADERS.eventId) ?? "", at }
               : undefined;
           },
         });
-        for (const r of recs) canonical.set(r.ref, [...(canonical.get(r.ref) ?? []), r.id]);
+        copies.clear();
+        for (const r of recs) {
+          canonical.set(r.ref, [...(canonical.get(r.ref) ?? []), r.id]);
+          copies.set(r.ref, [...(copies.get(r.ref) ?? []), r.at]);
+        }
       };
       const auditRows = async (ids: string[]) =>
         (
@@ -747,7 +758,9 @@ async function startBus(
           // Exactly once on the canonical topic: the key is reserved before the write (idempotency.ts).
           canonicalDuplicates++;
           duplicatesSeen.push(`${ref} (${o.via} ${o.producer}) ×${ids.length}, one event id`);
-          problems.push(`${ref} (${o.via} ${o.producer}) is on ${canonicalTopic(TOPIC)} ${ids.length} times`);
+          problems.push(
+            `${ref} (${o.via} ${o.producer}) is on ${canonicalTopic(TOPIC)} ${ids.length} times (${(copies.get(ref) ?? []).join("; ")})`,
+          );
         }
         if (new Set(ids).size > 1) problems.push(`${ref} has different event ids on the canonical topic`);
         if (o.eventId && ids[0] !== o.eventId)
