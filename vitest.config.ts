@@ -22,6 +22,7 @@ export default defineConfig({
     reporters: process.env.CI ? ["verbose", "json"] : ["default"],
     outputFile: { json: "coverage/vitest-results.json" },
     globalSetup: ["test/src/global-setup.ts"],
+    setupFiles: ["test/src/kafkajs-setup.ts"],
     projects: [
       {
         extends: true,

@@ -1,5 +1,7 @@
 // The shared kit every Grondslag service stands on. The wire protocol (topic names, headers, framing, trace
 // context, refusal codes, the base error) is `@grondslag/wire`'s, re-exported here so a service imports one kit.
+// First: kafkajs must find the kit's filter of aborted transactions when it is first loaded (kafkajs-aborted.ts).
+import "./kafkajs-aborted";
 export * from "@grondslag/wire";
 export * from "./audit/index";
 export * from "./env";
@@ -8,3 +10,4 @@ export * from "./partitions";
 export * from "./registry";
 export * from "./service";
 export * from "./auth/index";
+export { filterAbortedMessages, kafkajsAbortedFilterInForce } from "./kafkajs-aborted";

@@ -1,3 +1,4 @@
+import { kafkajsAbortedFilterInForce } from "./kafkajs-aborted";
 import kafkajs, {
   type Admin,
   type Consumer,
@@ -48,6 +49,12 @@ export function createKafka(opts: {
   extra?: Partial<KafkaConfig>;
 }): KafkaClient {
   const log = opts.log.child({ component: "kafkajs" });
+  if (!kafkajsAbortedFilterInForce()) {
+    log.error(
+      "kafkajs was loaded before @grondslag/kit: its consumers may hand out records of aborted transactions " +
+        "(import @grondslag/kit before kafkajs in this process's entry point)",
+    );
+  }
   return new kafkajs.Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
