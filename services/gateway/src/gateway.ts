@@ -82,6 +82,16 @@ export interface GatewayConfig {
 
 export type GatewayWorker = "delivery" | "delivery-urgent" | "delivery-bulk" | "ingress";
 
+/**
+ * The delivery lanes: each one's consumer group (under the prefix), its name in logs and readiness, and the worker
+ * that runs it alone. The bulk lane keeps the group of a gateway without lanes.
+ */
+const LANES = {
+  bulk: { group: "deliver", worker: "delivery", only: "delivery-bulk" },
+  urgent: { group: "deliver-urgent", worker: "delivery-urgent", only: "delivery-urgent" },
+} as const satisfies Record<string, { group: string; worker: string; only: GatewayWorker }>;
+type Lane = keyof typeof LANES;
+
 /** Does `topic` match one of `patterns` (an exact name, or a prefix ending in `*`)? */
 export function topicMatches(patterns: readonly string[], topic: string): boolean {
   return patterns.some((p) => (p.endsWith("*") ? topic.startsWith(p.slice(0, -1)) : topic === p));
@@ -265,11 +275,9 @@ export function createGateway(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  // Delivery in lanes: the bulk lane keeps the one group of a gateway without lanes (`.deliver`), so adding lanes
-  // changes no committed offset of the topics that stay in it.
   const urgentTopics = config.urgentTopics ?? [];
   const laneOf = (topic: Topic): Lane => (topicMatches(urgentTopics, topic) ? "urgent" : "bulk");
-  const laneGroup = (lane: Lane) => (lane === "urgent" ? `${groups}.deliver-urgent` : `${groups}.deliver`);
+  const laneGroup = (lane: Lane) => `${groups}.${LANES[lane].group}`;
   const deliveryLane = (lane: Lane) =>
     createDelivery({
       ...common,
@@ -284,7 +292,7 @@ export function createGateway(
       pool,
       dbSchema: config.dbSchema,
       pseudonymiser,
-      log: log.child({ component: lane === "urgent" ? "delivery-urgent" : "delivery" }),
+      log: log.child({ component: LANES[lane].worker }),
       onFatal: (err) => hooks.onFatal?.(err),
       ...(hooks.onDisclosure ? { onDisclosure: hooks.onDisclosure } : {}),
     });
@@ -314,8 +322,8 @@ export function createGateway(
   const admin = kafka.admin();
   const stallMs = config.stallMs ?? 60_000;
   const watches = {
-    delivery: new StallWatch(() => admin, laneGroup("bulk"), stallMs),
-    "delivery-urgent": new StallWatch(() => admin, laneGroup("urgent"), stallMs),
+    [LANES.bulk.worker]: new StallWatch(() => admin, laneGroup("bulk"), stallMs),
+    [LANES.urgent.worker]: new StallWatch(() => admin, laneGroup("urgent"), stallMs),
     ingress: new StallWatch(() => admin, `${groups}.ingress`, stallMs),
   };
   type Watched = keyof typeof watches;
@@ -347,8 +355,8 @@ export function createGateway(
       // A crashed or stalled worker means events no longer flow, whatever the broker answers.
       const reasons: string[] = [];
       const workers = [
-        ["delivery", lanes.bulk],
-        ["delivery-urgent", lanes.urgent],
+        [LANES.bulk.worker, lanes.bulk],
+        [LANES.urgent.worker, lanes.urgent],
         ["ingress", ingress],
       ] as const;
       for (const [name, worker] of workers) {
@@ -421,14 +429,14 @@ export function createGateway(
       const workers = config.workers ?? ["delivery", "ingress"];
       for (const p of urgentTopics.filter((p) => !topics.some((t) => topicMatches([p], t))))
         log.warn({ pattern: p }, `GATEWAY_URGENT_TOPICS: ${p} matches no topic in the contracts (a typo?)`);
-      const runs = (lane: Lane) => workers.includes("delivery") || workers.includes(`delivery-${lane}`);
+      const runs = (lane: Lane) => workers.includes("delivery") || workers.includes(LANES[lane].only);
       for (const lane of ["urgent", "bulk"] as const) {
         const mine = topics.filter((t) => laneOf(t) === lane);
         if (!runs(lane) || mine.length === 0) continue;
         const other = lane === "urgent" ? "bulk" : "urgent";
         await adoptOffsets(admin, laneGroup(other), laneGroup(lane), mine.map(canonicalTopic), log);
         await lanes[lane].start(mine);
-        watched[lane === "urgent" ? "delivery-urgent" : "delivery"] = mine.map(canonicalTopic);
+        watched[LANES[lane].worker] = mine.map(canonicalTopic);
       }
       if (workers.includes("ingress")) {
         await ingress.start(parties);
@@ -456,7 +464,5 @@ export function createGateway(
     },
   };
 }
-
-type Lane = "urgent" | "bulk";
 
 export type Gateway = ReturnType<typeof createGateway>;

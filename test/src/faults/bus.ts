@@ -196,8 +196,7 @@ async function startBus(
   const database = "grondslag_faults";
   // Every port from the private range, below the kernel's ephemeral ports: a killed process's port in that range can
   // be taken by any client's outgoing connection before the process starts again, which then cannot listen
-  // (EADDRINUSE). In CI the restarted agency, then on 47120, exited on its own twice, each time at about the
-  // moment it would have listened; its log was not kept, so this is the likely cause, not a proven one.
+  // (EADDRINUSE; see RELIABILITY.md, "The harness's own flaw").
   const [pgPort, gatewayPort1, gatewayPort2, auditPort, agencyPort] = (await freePorts(5)) as [
     number,
     number,
@@ -641,8 +640,8 @@ async function startBus(
       );
       // The agency is followed by its effects (below); the others by what their code was handed.
       const followed = CONSUMERS.filter((c) => expected.has(partyOf(c)) && !c.endsWith(":agency"));
-      const canonical = new Map<string, string[]>();
-      const copies = new Map<string, string[]>();
+      /** Each fault-load event's copies on the canonical topic: its event id, and where and by whom it was written. */
+      const canonical = new Map<string, { id: string; at: string }[]>();
       const readCanonical = async () => {
         canonical.clear();
         const recs = await readToEnd(config, {
@@ -652,22 +651,21 @@ async function startBus(
           map: async (m, partition) => {
             const v = (await registry.decode(m.value!)) as { signalReference?: string };
             const ref = v.signalReference ?? "";
+            if (!ref.startsWith(w.prefix)) return undefined;
             // Where each copy lies and which producer (id:epoch, transactional or not) wrote it: a duplicate's
             // copies then tell a second write from an aborted one that a reader let through.
             const b = (
               m as { batchContext?: { producerId?: string; producerEpoch?: number; inTransaction?: boolean } }
             ).batchContext;
-            const at = `${partition}:${m.offset} by ${b?.producerId ?? "?"}:${b?.producerEpoch ?? "?"}${b?.inTransaction ? " (txn)" : ""}`;
-            return ref.startsWith(w.prefix)
-              ? { ref, id: header(m.headers, BUS_HEADERS.eventId) ?? "", at }
-              : undefined;
+            const by = `${b?.producerId ?? "?"}:${b?.producerEpoch ?? "?"}${b?.inTransaction ? " (txn)" : ""}`;
+            return {
+              ref,
+              id: header(m.headers, BUS_HEADERS.eventId) ?? "",
+              at: `${partition}:${m.offset} by ${by}`,
+            };
           },
         });
-        copies.clear();
-        for (const r of recs) {
-          canonical.set(r.ref, [...(canonical.get(r.ref) ?? []), r.id]);
-          copies.set(r.ref, [...(copies.get(r.ref) ?? []), r.at]);
-        }
+        for (const { ref, id, at } of recs) canonical.set(ref, [...(canonical.get(ref) ?? []), { id, at }]);
       };
       const auditRows = async (ids: string[]) =>
         (
@@ -685,7 +683,7 @@ async function startBus(
           if ([...ackedRefs].some((r) => !canonical.has(r))) return undefined;
           for (const c of followed)
             if ([...ackedRefs].some((r) => !received.get(c)!.has(r))) return undefined;
-          const ids = [...ackedRefs].map((r) => canonical.get(r)![0]!);
+          const ids = [...ackedRefs].map((r) => canonical.get(r)![0]!.id);
           const rows = await auditRows(ids);
           const disclosed = new Set(
             rows.filter((r) => r.action === "DISCLOSE").map((r) => `${r.event_id}|${r.recipient}`),
@@ -704,7 +702,7 @@ async function startBus(
       if (!settled) await readCanonical().catch(() => {});
       // The agency's effects and the audit store lag the deliveries by a moment: the agency's inbox and every
       // record on audit.log in this window, waited for with a deadline too.
-      const eventIds = [...ackedRefs].flatMap((r) => canonical.get(r) ?? []);
+      const eventIds = [...ackedRefs].flatMap((r) => (canonical.get(r) ?? []).map((c) => c.id));
       const agencyExpected = expected.has("belastingdienst") ? [...ackedRefs] : [];
       const logRecords = await readToEnd(config, {
         topic: AUDIT_TOPIC,
@@ -745,7 +743,8 @@ async function startBus(
       let canonicalDuplicates = 0;
       const duplicatesSeen: string[] = [];
       for (const ref of ackedRefs) {
-        const ids = canonical.get(ref) ?? [];
+        const copies = canonical.get(ref) ?? [];
+        const ids = copies.map((c) => c.id);
         const o = offered.get(ref)!;
         if (ids.length === 0) {
           lost++;
@@ -759,7 +758,7 @@ async function startBus(
           canonicalDuplicates++;
           duplicatesSeen.push(`${ref} (${o.via} ${o.producer}) ×${ids.length}, one event id`);
           problems.push(
-            `${ref} (${o.via} ${o.producer}) is on ${canonicalTopic(TOPIC)} ${ids.length} times (${(copies.get(ref) ?? []).join("; ")})`,
+            `${ref} (${o.via} ${o.producer}) is on ${canonicalTopic(TOPIC)} ${ids.length} times (${copies.map((c) => c.at).join("; ")})`,
           );
         }
         if (new Set(ids).size > 1) problems.push(`${ref} has different event ids on the canonical topic`);
@@ -808,7 +807,7 @@ async function startBus(
         rows.filter((r) => r.action === "DISCLOSE").map((r) => `${r.event_id}|${r.recipient}`),
       );
       for (const ref of ackedRefs) {
-        const id = canonical.get(ref)?.[0];
+        const id = canonical.get(ref)?.[0]?.id;
         if (!id) continue;
         for (const p of expected) if (!disclosed.has(`${id}|${p}`)) undisclosed++;
       }
