@@ -36,7 +36,7 @@ export function continueTrace(traceparent: string | undefined): TraceContext {
 }
 
 export function newTrace(): TraceContext {
-  return { traceId: crypto.randomBytes(16).toString("hex"), spanId: newSpanId(), sampled: true };
+  return { traceId: randomHex(16), spanId: newSpanId(), sampled: true };
 }
 
 export function childSpan(parent: TraceContext): TraceContext {
@@ -49,5 +49,26 @@ export function formatTraceparent(ctx: TraceContext): string {
 }
 
 function newSpanId(): string {
-  return crypto.randomBytes(8).toString("hex");
+  return randomHex(8);
+}
+
+/**
+ * Random ids drawn from a pool that the CSPRNG refills 4 KiB at a time (as Node's own `randomUUID` does): a
+ * `randomBytes` call per id cost 6 % of the gateway's CPU on the HTTP batch path (bench profile), for a span id
+ * per event. W3C Trace Context forbids an all-zero id: one is drawn again.
+ */
+const POOL = Buffer.alloc(4096);
+let poolOffset = POOL.length;
+
+export function randomHex(bytes: number): string {
+  if (bytes < 1 || bytes > 64) throw new RangeError(`randomHex: ${bytes} bytes, expected 1 to 64`);
+  for (;;) {
+    if (poolOffset + bytes > POOL.length) {
+      crypto.randomFillSync(POOL);
+      poolOffset = 0;
+    }
+    const hex = POOL.toString("hex", poolOffset, poolOffset + bytes);
+    poolOffset += bytes;
+    if (!ZERO.test(hex)) return hex;
+  }
 }

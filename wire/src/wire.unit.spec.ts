@@ -10,6 +10,7 @@ import {
   isPublicTopicName,
   parseKafkaTopic,
   parseTraceparent,
+  randomHex,
   rejectedTopic,
   deadLetterTopic,
   subjectOf,
@@ -110,6 +111,32 @@ describe("traceparent", () => {
       expect(parseTraceparent(bad), bad).toBeUndefined();
       expect(continueTrace(bad).traceId).toMatch(/^[0-9a-f]{32}$/);
     }
+  });
+});
+
+describe("random ids", () => {
+  it("draws distinct ids of the asked length across many refills of the pool, never all zeros", () => {
+    // 20,000 span ids are 160,000 bytes: the 4 KiB pool is refilled about 40 times.
+    const ids = Array.from({ length: 20_000 }, () => randomHex(8));
+    for (const id of ids.slice(0, 100)) expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.some((id) => /^0+$/.test(id))).toBe(false);
+    expect(randomHex(16)).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(Array.from({ length: 1_000 }, () => continueTrace(undefined).traceId)).size).toBe(1_000);
+  });
+
+  it("spreads its digits evenly (a pool read at a stale or zeroed place would not)", () => {
+    const counts = new Map<string, number>();
+    const text = Array.from({ length: 4_000 }, () => randomHex(16)).join("");
+    for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
+    expect(counts.size).toBe(16);
+    // 128,000 digits, 8,000 expected of each (standard deviation 87): ±400 is 4.6 of them.
+    for (const [digit, n] of counts) expect(Math.abs(n - 8_000), digit).toBeLessThan(400);
+  });
+
+  it("refuses a length it cannot draw", () => {
+    expect(() => randomHex(0)).toThrow(RangeError);
+    expect(() => randomHex(65)).toThrow(RangeError);
   });
 });
 
