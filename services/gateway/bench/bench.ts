@@ -17,6 +17,7 @@ import {
   acquireStack,
   adminClientProperties,
   CREDENTIALS_FILE,
+  databaseUrl,
   ensureKafkaJars,
   kafkaClasspath,
   kafkaClient,
@@ -46,6 +47,7 @@ import {
   toWire,
 } from "@grondslag/wire";
 import kafkajs, { type Admin, type Message } from "kafkajs";
+import pg from "pg";
 import { startChildGateway, type ChildGateway } from "../src/core/child-gateway";
 import type { GatewayWorker } from "../src/gateway";
 import type { LoadResult, LoadSpec } from "./loadgen";
@@ -59,6 +61,8 @@ const OUT = process.env.BENCH_OUT ?? path.join(HERE, "results");
 const PHASES = new Set(
   (process.env.BENCH_PHASES ?? "physical,ingress,fanout,http,audit,flood").split(",").map((s) => s.trim()),
 );
+/** Node options for every gateway process of the run (e.g. `--max-semi-space-size=32`), split at spaces. */
+const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
 /** `--cpu-prof` for the gateway processes, written to BENCH_PROFILE_DIR (a profile per phase). */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const PARTY = "uitlener.90000001";
@@ -352,13 +356,32 @@ async function main() {
         GATEWAY_RATE_BURST: String(RATE.burst),
         ...env,
       },
-      ...(PROFILE_DIR ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.join(PROFILE_DIR, name)}`] } : {}),
+      nodeArgs: [
+        ...GATEWAY_NODE_ARGS,
+        ...(PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${path.join(PROFILE_DIR, name)}`] : []),
+      ],
     });
     children.push(child);
     return child;
   };
   const rows: BenchRow[] = [];
   const extra: BenchReport["extra"] = {};
+  // Every publish writes the idempotency table twice: its rows, and the dead ones its settling leaves, shape the
+  // figures (run after run they fell by more than half with autovacuum off, until the gateway vacuumed it itself).
+  const idempotencyRows = async () => {
+    const c = new pg.Client({ connectionString: databaseUrl(config.postgres) });
+    await c.connect();
+    try {
+      const { rows: r } = await c.query<{ live: string; dead: string }>(
+        `SELECT n_live_tup AS live, n_dead_tup AS dead FROM pg_stat_user_tables
+          WHERE schemaname = 'gateway' AND relname = 'idempotency'`,
+      );
+      return { live: Number(r[0]?.live ?? 0), dead: Number(r[0]?.dead ?? 0) };
+    } finally {
+      await c.end();
+    }
+  };
+  extra.idempotencyAtStart = await idempotencyRows().catch(() => undefined);
   let failed: unknown;
   const ratesOf = (r: { events: number; ms: number }) => (r.events / r.ms) * 1000;
   try {
@@ -757,6 +780,7 @@ async function main() {
     if (physicalRow && r.recordsPerEvent > 0)
       r.xPhysical = (r.perSecond * r.recordsPerEvent) / ratesOf(physicalRow);
   }
+  extra.idempotencyAtEnd = await idempotencyRows().catch(() => undefined);
   const report: BenchReport = {
     run,
     at: new Date().toISOString(),

@@ -41,7 +41,15 @@ export interface BenchReport {
   machine: { cores: number; node: string; loadStart: number[]; loadEnd: number[] };
   seconds: number;
   rows: BenchRow[];
-  extra: { recordSize?: number; http?: unknown; flood?: Flood; floodVariants?: Flood[] };
+  extra: {
+    recordSize?: number;
+    http?: unknown;
+    flood?: Flood;
+    floodVariants?: Flood[];
+    /** The gateway's idempotency table (PostgreSQL's statistics): live and dead rows. */
+    idempotencyAtStart?: { live: number; dead: number };
+    idempotencyAtEnd?: { live: number; dead: number };
+  };
 }
 
 /** A goal's verdict for a row, or undefined when it has none. */
@@ -72,6 +80,10 @@ export function table(report: BenchReport): string {
   if (report.extra.recordSize) {
     lines.push(`records of ${report.extra.recordSize} bytes (the mean of a canonical event and its COLLECT)`);
   }
+  const rowsOf = (r: { live: number; dead: number }) =>
+    `${r.live.toLocaleString("en")} live rows, ${r.dead.toLocaleString("en")} dead`;
+  const { idempotencyAtStart: i0, idempotencyAtEnd: i1 } = report.extra;
+  if (i0 && i1) lines.push(`idempotency table: ${rowsOf(i0)} at the start; ${rowsOf(i1)} at the end`);
   lines.push("");
   const head = `  ${"phase".padEnd(92)} ${"events/s".padStart(9)} ${"ms/event".padStart(9)} ${"× twin".padStart(7)} ${"× phys".padStart(7)}  goal`;
   lines.push(head, `  ${"-".repeat(head.length - 2)}`);

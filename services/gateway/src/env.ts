@@ -75,6 +75,13 @@ export const gatewayEnv = baseEnv
     /** How long one stream lasts before the gateway ends it (the client resumes), and its heartbeat interval. */
     GATEWAY_STREAM_SECONDS: z.coerce.number().int().min(1).default(300),
     GATEWAY_STREAM_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).default(25),
+    /**
+     * Hours a committed Idempotency-Key is kept, a repeat of it answered with the first event (default 168, a
+     * week); then it is purged and the key may be used again. Retries of one event must fall within it.
+     */
+    GATEWAY_IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().min(1).default(168),
+    /** Seconds between rounds of upkeep of the idempotency table (purge, VACUUM when needed); 0 turns it off. */
+    GATEWAY_DB_MAINTENANCE_SECONDS: z.coerce.number().int().min(0).default(30),
   })
   .superRefine(devKeysOnlyInDevelopment("the gateway", "GATEWAY_HOST"));
 

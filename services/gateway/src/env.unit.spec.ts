@@ -72,8 +72,13 @@ describe("the gateway environment", () => {
       GATEWAY_GROUP_PREFIX: "grondslag.gateway",
       GATEWAY_RATE_PER_SECOND: 100,
       GATEWAY_STREAMS_PER_PARTY: 4,
+      GATEWAY_IDEMPOTENCY_RETENTION_HOURS: 168,
+      GATEWAY_DB_MAINTENANCE_SECONDS: 30,
     });
     expect(d.GATEWAY_INGRESS_PARTIES).toBeUndefined();
+    expect(refusal({ ...minimal, GATEWAY_IDEMPOTENCY_RETENTION_HOURS: "0" })).toMatch(
+      /GATEWAY_IDEMPOTENCY_RETENTION_HOURS/,
+    );
     const set = readEnv({
       ...minimal,
       GATEWAY_WORKERS: "none",

@@ -26,6 +26,7 @@ import {
   SchemaIds,
   StallWatch,
 } from "@grondslag/kit";
+import { createMaintenance, DEFAULT_RETENTION_MS } from "./core/maintenance";
 import { createPublisher } from "./core/publisher";
 import { createSubscriptions } from "./core/subscriptions";
 import { createRegistryView } from "./http/registry";
@@ -78,6 +79,13 @@ export interface GatewayConfig {
    * while accident reports flooded ingress (bench, flood phase).
    */
   partitionsConcurrently?: number;
+  /**
+   * How long a committed idempotency key is kept, and a repeat of it answered with the first event (default 7
+   * days); then it is purged. See core/maintenance.ts.
+   */
+  idempotencyRetentionMs?: number;
+  /** Seconds between rounds of upkeep of the idempotency table (purge, VACUUM when needed); 0 turns it off. */
+  maintenanceSeconds?: number;
 }
 
 export type GatewayWorker = "delivery" | "delivery-urgent" | "delivery-bulk" | "ingress";
@@ -239,6 +247,12 @@ export function createGateway(
   // exception, and PostgreSQL stopping took every gateway process down with it (test/faults, postgres-down).
   // The pool replaces the client; the queries in flight fail and are retried or answered 503 as usual.
   pool.on("error", (err) => log.warn({ err }, "PostgreSQL connection lost; the pool reconnects"));
+  const maintenance = createMaintenance({
+    pool,
+    dbSchema: config.dbSchema,
+    log: log.child({ component: "maintenance" }),
+    retentionMs: config.idempotencyRetentionMs ?? DEFAULT_RETENTION_MS,
+  });
   const schemaIds = new SchemaIds(config.registryUrl, config.registryAuth);
   const pseudonymiser = new Pseudonymiser(config.pseudonymKey);
   const auditLog = new AuditLog(schemaIds);
@@ -411,6 +425,8 @@ export function createGateway(
     /** The consumer group that delivers `topic` (its lane's). */
     deliveryGroupOf: (topic: Topic) => laneGroup(laneOf(topic)),
     kafkaTopics,
+    /** Upkeep of the idempotency table (specs run a round at once). */
+    maintenance,
     async start() {
       // Before anything can be accepted: every audit record is framed with the registered schema's id.
       await auditLog.ready();
@@ -443,6 +459,7 @@ export function createGateway(
         watched.ingress = parties.map(ingressTopic);
       }
       catalogue.watch();
+      maintenance.start((config.maintenanceSeconds ?? 30) * 1000);
     },
     async stop() {
       catalogue.close();
@@ -453,7 +470,7 @@ export function createGateway(
         lanes.bulk.stop(),
         subscriptions.stop(),
       ]);
-      await Promise.all([publishing.drain(), producer.drain()]);
+      await Promise.all([publishing.drain(), producer.drain(), maintenance.stop()]);
       await Promise.allSettled([
         rawProducer.disconnect(),
         ...(txProducer !== rawProducer ? [txProducer.disconnect()] : []),

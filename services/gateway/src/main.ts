@@ -51,6 +51,8 @@ createService({
         ...(env.GATEWAY_PARTITIONS_CONCURRENTLY
           ? { partitionsConcurrently: env.GATEWAY_PARTITIONS_CONCURRENTLY }
           : {}),
+        idempotencyRetentionMs: env.GATEWAY_IDEMPOTENCY_RETENTION_HOURS * 3600_000,
+        maintenanceSeconds: env.GATEWAY_DB_MAINTENANCE_SECONDS,
       },
       log,
       () => new Date(),

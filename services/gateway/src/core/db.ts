@@ -32,6 +32,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       ADD COLUMN IF NOT EXISTS fenced boolean NOT NULL DEFAULT false;
     CREATE INDEX IF NOT EXISTS idempotency_pending_event ON ${schema}.idempotency (event_id)
       WHERE state = 'pending';
+    -- The retention purge's range scan (maintenance.ts): rows are appended in time order, so it stays cheap.
+    CREATE INDEX IF NOT EXISTS idempotency_created ON ${schema}.idempotency (created_at);
     CREATE TABLE IF NOT EXISTS ${schema}.disclosures (
       event_id uuid NOT NULL,
       recipient text NOT NULL,
