@@ -2,6 +2,8 @@
 // context, refusal codes, the base error) is `@grondslag/wire`'s, re-exported here so a service imports one kit.
 // First: kafkajs must find the kit's filter of aborted transactions when it is first loaded (kafkajs-aborted.ts).
 import "./kafkajs-aborted";
+// And its record encoder, before kafkajs' first produce request (kafkajs-record.ts).
+import "./kafkajs-record";
 export * from "@grondslag/wire";
 export * from "./audit/index";
 export * from "./env";
@@ -11,3 +13,4 @@ export * from "./registry";
 export * from "./service";
 export * from "./auth/index";
 export { filterAbortedMessages, kafkajsAbortedFilterInForce } from "./kafkajs-aborted";
+export { encodeRecord, kafkajsRecordEncoderInForce } from "./kafkajs-record";

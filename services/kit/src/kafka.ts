@@ -1,4 +1,5 @@
 import { kafkajsAbortedFilterInForce } from "./kafkajs-aborted";
+import { kafkajsRecordEncoderInForce } from "./kafkajs-record";
 import kafkajs, {
   type Admin,
   type Consumer,
@@ -53,6 +54,12 @@ export function createKafka(opts: {
     log.error(
       "kafkajs was loaded before @grondslag/kit: its consumers may hand out records of aborted transactions " +
         "(import @grondslag/kit before kafkajs in this process's entry point)",
+    );
+  }
+  if (!kafkajsRecordEncoderInForce()) {
+    log.warn(
+      "kafkajs' produce requests were loaded before @grondslag/kit: its producers keep kafkajs' own record " +
+        "encoder, the same bytes at about a seventh of the speed (import @grondslag/kit first)",
     );
   }
   return new kafkajs.Kafka({
