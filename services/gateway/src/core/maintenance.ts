@@ -52,6 +52,9 @@ export function createMaintenance(opts: MaintenanceOptions) {
   async function round(): Promise<MaintenanceRound> {
     const client = await pool.connect();
     try {
+      // No round may hold a connection for long (a VACUUM behind a lock, say): this session's statements give up
+      // after five minutes. Reset before the connection goes back to the pool, whose other users expect no limit.
+      await client.query("SET statement_timeout = 300000");
       const { rows: lock } = await client.query<{ ok: boolean }>(
         "SELECT pg_try_advisory_lock(hashtext($1)) AS ok",
         [`grondslag.gateway.maintenance.${dbSchema}`],
@@ -106,7 +109,10 @@ export function createMaintenance(opts: MaintenanceOptions) {
         ]);
       }
     } finally {
-      client.release();
+      await client.query("RESET statement_timeout").then(
+        () => client.release(),
+        (err: unknown) => client.release(err instanceof Error ? err : true),
+      );
     }
   }
 
@@ -135,11 +141,17 @@ export function createMaintenance(opts: MaintenanceOptions) {
       };
       timer = setTimeout(tick, Math.min(intervalMs, 5_000)).unref();
     },
+    /** No more rounds; waits up to 5 s for one under way (shutdown is not held up by a long VACUUM). */
     async stop(): Promise<void> {
       const t = timer;
       timer = undefined;
       clearTimeout(t);
-      await running?.catch(() => {});
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([
+        running?.catch(() => {}),
+        new Promise((r) => (waited = setTimeout(r, 5_000).unref())),
+      ]);
+      clearTimeout(waited);
     },
   };
   return api;
