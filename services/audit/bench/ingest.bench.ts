@@ -2,6 +2,8 @@
 // inserts) against the real stack, with two baselines measured in the same run, because these machines are noisy:
 // the bus alone (consume and decode, no store) and the naive store (one INSERT and commit per record). Bounded:
 // a fixed number of records on a topic of its own; it cleans up after itself. Target: ≥ 20,000 records/s.
+// First: the kit puts its kafkajs fixes in place (the read_committed filter, the record encoder) before kafkajs loads.
+import "@grondslag/kit";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";

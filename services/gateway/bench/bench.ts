@@ -5,6 +5,8 @@
 // machines: the table gives events/s, ms/event, × its twin and × the physical limit (Kafka's own Java producer on
 // the same broker). Writes results.json and ratios.svg to BENCH_OUT (default services/gateway/bench/results).
 // See services/gateway/bench/README.md.
+// First: the kit puts its kafkajs fixes in place (the read_committed filter, the record encoder) before kafkajs loads.
+import "@grondslag/kit";
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
