@@ -9,6 +9,7 @@ import {
   encodeEvent,
   exampleEvent,
   identifierProblems,
+  isoDateToDays,
   isTopic,
   loadSchema,
   partitionKey,
@@ -134,6 +135,35 @@ describe("logical types", () => {
     expect(type.isValid({ ...base, validFrom: "2026-02-30" })).toBe(false);
     expect(type.isValid({ ...base, validFrom: "5 januari 2026" })).toBe(false);
     expect(() => type.toBuffer({ ...base, eventTime: "yesterday" })).toThrow();
+  });
+
+  it("reads every ISO date as the Date round trip does: each day of 1899 to 2101, and days that do not exist", () => {
+    // The reference: Date.UTC, and the day back as an ISO string (it rolls 2024-02-30 over to March).
+    const reference = (s: string) => {
+      const [y, mo, d] = s.split("-").map(Number) as [number, number, number];
+      const ms = Date.UTC(y, mo - 1, d);
+      return new Date(ms).toISOString().slice(0, 10) === s ? ms / 86_400_000 : undefined;
+    };
+    const pad = (n: number, w: number) => String(n).padStart(w, "0");
+    let checked = 0;
+    for (const y of [0, 1, 99, 100, 1600, 1899, 1900, 1970, 2000, 2023, 2024, 2100, 2101, 9999]) {
+      for (let mo = 0; mo <= 13; mo++) {
+        for (let d = 0; d <= 32; d++) {
+          const s = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}`;
+          expect(isoDateToDays(s), s).toBe(reference(s));
+          checked++;
+        }
+      }
+    }
+    for (let ms = Date.UTC(1899, 0, 1); ms <= Date.UTC(2101, 11, 31); ms += 86_400_000) {
+      const s = new Date(ms).toISOString().slice(0, 10);
+      expect(isoDateToDays(s)).toBe(ms / 86_400_000);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(80_000);
+    for (const bad of ["2026-1-05", "2026-01-05T00:00:00Z", " 2026-01-05", "２０２６-01-05", ""]) {
+      expect(isoDateToDays(bad), bad).toBeUndefined();
+    }
   });
 
   it("handles a nullable date", () => {
