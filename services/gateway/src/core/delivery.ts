@@ -72,6 +72,8 @@ interface Planned {
 export function createDelivery(deps: DeliveryDeps) {
   const { consumer, producer, schemaIds, pool, dbSchema, pseudonymiser, auditLog, now, log } = deps;
   const views = new Map<string, ConsumerView>();
+  /** The leaf fields each view delivers, as its DISCLOSE records list them: once per view, not per event. */
+  const viewFields = new WeakMap<ConsumerView, string[]>();
 
   function viewFor(
     topic: Topic,
@@ -117,7 +119,11 @@ export function createDelivery(deps: DeliveryDeps) {
       const projected = view.decode(wire.body);
       const span = childSpan(trace);
       const purpose = d.purpose;
-      const fields = deliveredFields(writer.schema, d.fields).map((f) => f.path);
+      let fields = viewFields.get(view);
+      if (!fields) {
+        fields = deliveredFields(writer.schema, d.fields).map((f) => f.path);
+        viewFields.set(view, fields);
+      }
       const record = auditRecord({
         action: "DISCLOSE",
         topic,
