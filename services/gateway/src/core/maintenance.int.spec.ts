@@ -39,6 +39,15 @@ describe("upkeep of the idempotency table (real PostgreSQL)", () => {
          FROM generate_series(1, $4::int) AS i`,
       [prefix, ageMs, state, n],
     );
+  /** The upkeep of this spec's schema, a week's retention, its own log silent. */
+  const upkeep = (opts: Partial<Parameters<typeof createMaintenance>[0]> = {}) =>
+    createMaintenance({
+      pool,
+      dbSchema: schema,
+      log: pino({ level: "silent" }),
+      retentionMs: 7 * DAY,
+      ...opts,
+    });
   const count = async (where: string) =>
     Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${t} WHERE ${where}`)).rows[0]?.n);
 
@@ -60,14 +69,7 @@ describe("upkeep of the idempotency table (real PostgreSQL)", () => {
     await insert("old", 2_500, "committed", 8 * DAY);
     await insert("recent", 300, "committed", 3600_000);
     await insert("stuck", 40, "pending", 8 * DAY);
-    const m = createMaintenance({
-      pool,
-      dbSchema: schema,
-      log: pino({ level: "silent" }),
-      retentionMs: 7 * DAY,
-      purgeChunk: 1_000,
-      vacuumAfterDeadRows: 2_000,
-    });
+    const m = upkeep({ purgeChunk: 1_000, vacuumAfterDeadRows: 2_000 });
 
     // No dead rows yet: the purge alone (three chunks), no VACUUM.
     const first = await m.runOnce();
@@ -100,12 +102,7 @@ describe("upkeep of the idempotency table (real PostgreSQL)", () => {
 
   it("skips a round while another gateway holds the upkeep lock, and runs once it is free", async () => {
     await insert("expired", 10, "committed", 8 * DAY);
-    const m = createMaintenance({
-      pool,
-      dbSchema: schema,
-      log: pino({ level: "silent" }),
-      retentionMs: 7 * DAY,
-    });
+    const m = upkeep();
     const other = await pool.connect();
     try {
       await other.query("SELECT pg_advisory_lock(hashtext($1))", [`grondslag.gateway.maintenance.${schema}`]);
