@@ -122,6 +122,23 @@ export function fieldsOf(topic: Topic): string[] {
 }
 
 /**
+ * The first schema violation `isValid` reports, for the refusal to name. A hook at module level, not a closure made
+ * per event (the runner, tsx, wraps each named closure in a `__name` call when it is made); `isValid` is
+ * synchronous, so one publish's check never sees another's.
+ */
+const firstError: { path: string | undefined; problem: string } = { path: undefined, problem: "" };
+const FIRST_ERROR = {
+  errorHook(path: string[], value: unknown, t: { typeName?: string; toString(): string }): void {
+    if (firstError.path !== undefined) return;
+    firstError.path = path.join(".");
+    firstError.problem =
+      value === undefined
+        ? "is missing"
+        : `does not match the schema (expected ${t.typeName ?? "another type"})`;
+  },
+};
+
+/**
  * Every check of a publish that needs no I/O, in order: a public topic; the contract (`checkProduce`: a party,
  * a producer entry in force at `request.at`, its legal basis, its purposes, its bindings); the topic's Avro schema;
  * the identifiers (BSN elfproef, KvK, gemeentecode). The first rule broken refuses the event. The pseudonymiser
@@ -144,23 +161,14 @@ export function decidePublish(
   // The binding's field is named in the detail already; the refusal carries no separate field for it.
   if (!decision.ok) return refuse(refusalCodes[decision.code], decision.detail, fixes[decision.code]);
   const type = loadSchema(topic);
-  let firstPath: string | undefined;
-  let firstProblem = "";
-  const valid = type.isValid(request.payload, {
-    errorHook: (path: string[], value: unknown, t: { typeName?: string; toString(): string }) => {
-      if (firstPath !== undefined) return;
-      firstPath = path.join(".");
-      firstProblem =
-        value === undefined
-          ? "is missing"
-          : `does not match the schema (expected ${t.typeName ?? "another type"})`;
-    },
-  });
+  firstError.path = undefined;
+  firstError.problem = "";
+  const valid = type.isValid(request.payload, FIRST_ERROR);
   if (!valid) {
-    const field = firstPath || "(root)";
+    const field = firstError.path || "(root)";
     return refuse(
       "SCHEMA_VIOLATION",
-      `${field} ${firstProblem}`,
+      `${field} ${firstError.problem}`,
       `fix ${field} as the schema for ${topic} describes (GET /v1/openapi.json)`,
       field,
     );

@@ -39,9 +39,13 @@ export function truncate(s: string, max: number): string {
 }
 
 /** The record with every string field within its limit. */
+// Module-level, not closures made per call: the runner (tsx, esbuild with keepNames) wraps every named closure in a
+// `__name` call each time it is made, 4 % of the HTTP batch path's CPU across the hot functions (bench profile).
+const cut = (v: string, max: number = AUDIT_FIELD_LIMITS.default) => truncate(v, max);
+const opt = (v: string | null, max?: number) => (v === null ? null : cut(v, max));
+const cutDefault = (f: string) => cut(f);
+
 export function boundRecord(record: AuditRecord): AuditRecord {
-  const cut = (v: string, max: number = AUDIT_FIELD_LIMITS.default) => truncate(v, max);
-  const opt = (v: string | null, max?: number) => (v === null ? null : cut(v, max));
   return {
     ...record,
     id: cut(record.id),
@@ -51,7 +55,7 @@ export function boundRecord(record: AuditRecord): AuditRecord {
     recipient: opt(record.recipient),
     grondslag: opt(record.grondslag),
     purpose: opt(record.purpose),
-    fields: record.fields.map((f) => cut(f)),
+    fields: record.fields.map(cutDefault),
     reasonCode: opt(record.reasonCode),
     reasonDetail: opt(record.reasonDetail, AUDIT_FIELD_LIMITS.reasonDetail),
     traceId: cut(record.traceId),
