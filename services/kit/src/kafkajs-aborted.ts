@@ -8,9 +8,7 @@
 // This module puts a correct filter in kafkajs' place. It must be evaluated before kafkajs is first loaded (its
 // batch module keeps the filter it finds then): the kit's `kafka.ts` imports it ahead of kafkajs, and the test setup
 // does so for every spec. `kafkajsAbortedFilterInForce()` tells whether it took.
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
+import { patchKafkajsModule } from "./kafkajs-patch";
 
 /** A transaction the broker lists as aborted in a fetch response (kafkajs decodes both as strings). */
 export interface AbortedTransaction {
@@ -64,41 +62,19 @@ export function filterAbortedMessages<M extends FetchedRecord>({
   });
 }
 
-/** Marks our filter in kafkajs' place, across copies of this module (a test runner evaluates it once a spec file). */
-const OURS = Symbol.for("grondslag.kit.filterAbortedMessages");
-Object.defineProperty(filterAbortedMessages, OURS, { value: true });
-const isOurs = (f: unknown) =>
-  typeof f === "function" && (f as unknown as Record<symbol, unknown>)[OURS] === true;
-
-const FILTER_MODULE = "kafkajs/src/consumer/filterAbortedMessages.js";
-const BATCH_MODULE = "kafkajs/src/consumer/batch.js";
-
-/** Puts the filter above into the module cache under kafkajs' own filter's name; true when kafkajs will use it. */
-function install(): boolean {
-  const filterPath = require.resolve(FILTER_MODULE);
-  const cached = require.cache[filterPath];
-  if (isOurs(cached?.exports)) return true;
-  // kafkajs' batch module already holds the filter it found: too late for this process.
-  if (require.cache[require.resolve(BATCH_MODULE)]) return false;
-  // A module of kafkajs' own name whose exports are ours: `require('./filterAbortedMessages')` in batch.js gets it.
-  const original = require(filterPath) as unknown;
-  const entry = require.cache[filterPath];
-  if (!entry || typeof original !== "function") return false;
-  entry.exports = filterAbortedMessages;
-  return true;
-}
-
-const installed = install();
-if (!installed) {
-  process.emitWarning(
+const patch = patchKafkajsModule({
+  name: "grondslag.kit.filterAbortedMessages",
+  // `require('./filterAbortedMessages')` in kafkajs' batch module gets ours.
+  module: "kafkajs/src/consumer/filterAbortedMessages.js",
+  dependent: "kafkajs/src/consumer/batch.js",
+  replacement: filterAbortedMessages,
+  warning:
     "kafkajs was loaded before @grondslag/kit: its read_committed consumers may hand out records of aborted " +
-      "transactions. Import @grondslag/kit (or its kafkajs-aborted module) before kafkajs.",
-    { code: "GRONDSLAG_KAFKAJS_ABORTED" },
-  );
-}
+    "transactions. Import @grondslag/kit (or its kafkajs-aborted module) before kafkajs.",
+  code: "GRONDSLAG_KAFKAJS_ABORTED",
+});
 
 /** Whether kafkajs' consumers in this process skip aborted transactions correctly (see above). */
 export function kafkajsAbortedFilterInForce(): boolean {
-  const entry = require.cache[require.resolve(FILTER_MODULE)];
-  return installed && isOurs(entry?.exports);
+  return patch.inForce();
 }

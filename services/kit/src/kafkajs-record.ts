@@ -9,6 +9,7 @@
 // zig-zag varint or varint-prefixed bytes. `kafkajs-record.unit.spec.ts` checks it byte for byte against kafkajs'
 // own encoder. Like kafkajs-aborted, it must be evaluated before kafkajs loads its produce request module.
 import { createRequire } from "node:module";
+import { patchKafkajsModule } from "./kafkajs-patch";
 
 const require = createRequire(import.meta.url);
 
@@ -30,15 +31,7 @@ export interface RecordInput {
   headers?: Record<string, unknown>;
 }
 
-const ENCODER_MODULE = "kafkajs/src/protocol/encoder.js";
-const RECORD_MODULE = "kafkajs/src/protocol/recordBatch/record/v0/index.js";
-const PRODUCE_MODULE = "kafkajs/src/protocol/requests/produce/v3/request.js";
-
-const Encoder = require(ENCODER_MODULE) as EncoderClass;
-
-/** kafkajs' own record encoder, kept where every copy of this module finds it (unusual records, and the spec). */
-const ORIGINAL = Symbol.for("grondslag.kit.kafkajsRecordEncoder");
-const store = globalThis as unknown as Record<symbol, ((r: RecordInput) => KafkajsEncoder) | undefined>;
+const Encoder = require("kafkajs/src/protocol/encoder.js") as EncoderClass;
 
 // Zig-zag (so small negative numbers stay short) and LEB128: seven bits a byte, low first, the high bit set on all
 // but the last. In float arithmetic so that a 64-bit field (the timestamp delta) is exact for every safe integer.
@@ -99,7 +92,8 @@ export function encodeRecord(record: RecordInput): KafkajsEncoder {
       else usual = false;
     }
   }
-  const own = store[ORIGINAL];
+  // kafkajs' own, for what this does not expect (`patch` is set when this module loads, before any record is encoded).
+  const own = patch.original();
   if (!usual && own) return own(record);
   if (!usual) throw new TypeError("a record kafkajs' own encoder is needed for, and it is not loaded");
   let headersSize = varSize(pairs.length * 2);
@@ -128,40 +122,24 @@ export function encodeRecord(record: RecordInput): KafkajsEncoder {
   return e;
 }
 
-const OURS = Symbol.for("grondslag.kit.encodeRecord");
-Object.defineProperty(encodeRecord, OURS, { value: true });
-const isOurs = (f: unknown) =>
-  typeof f === "function" && (f as unknown as Record<symbol, unknown>)[OURS] === true;
-
-function install(): boolean {
-  const path = require.resolve(RECORD_MODULE);
-  if (isOurs(require.cache[path]?.exports)) return true;
-  // The produce request already holds the encoder it found: too late for this process (it keeps kafkajs' own).
-  if (require.cache[require.resolve(PRODUCE_MODULE)]) return false;
-  const original = require(path) as unknown;
-  const loaded = require.cache[path];
-  if (!loaded || typeof original !== "function") return false;
-  store[ORIGINAL] = original as (r: RecordInput) => KafkajsEncoder;
-  loaded.exports = encodeRecord;
-  return true;
-}
-
-const installed = install();
-if (!installed) {
-  process.emitWarning(
+const patch = patchKafkajsModule({
+  name: "grondslag.kit.encodeRecord",
+  module: "kafkajs/src/protocol/recordBatch/record/v0/index.js",
+  // The produce request keeps the encoder it found when it was loaded (lazily, at a producer's first send).
+  dependent: "kafkajs/src/protocol/requests/produce/v3/request.js",
+  replacement: encodeRecord,
+  warning:
     "kafkajs was loaded before @grondslag/kit: its producers keep their own record encoder (slower, same bytes). " +
-      "Import @grondslag/kit (or its kafkajs-record module) before kafkajs.",
-    { code: "GRONDSLAG_KAFKAJS_RECORD" },
-  );
-}
+    "Import @grondslag/kit (or its kafkajs-record module) before kafkajs.",
+  code: "GRONDSLAG_KAFKAJS_RECORD",
+});
 
 /** kafkajs' own record encoder (undefined when this module could not take its place). */
 export function kafkajsOwnRecordEncoder(): ((r: RecordInput) => KafkajsEncoder) | undefined {
-  return store[ORIGINAL];
+  return patch.original();
 }
 
 /** Whether kafkajs' producers in this process encode records with `encodeRecord`. */
 export function kafkajsRecordEncoderInForce(): boolean {
-  const entry = require.cache[require.resolve(RECORD_MODULE)];
-  return installed && isOurs(entry?.exports);
+  return patch.inForce();
 }
