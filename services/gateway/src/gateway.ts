@@ -425,8 +425,6 @@ export function createGateway(
     /** The consumer group that delivers `topic` (its lane's). */
     deliveryGroupOf: (topic: Topic) => laneGroup(laneOf(topic)),
     kafkaTopics,
-    /** Upkeep of the idempotency table (specs run a round at once). */
-    maintenance,
     async start() {
       // Before anything can be accepted: every audit record is framed with the registered schema's id.
       await auditLog.ready();

@@ -71,9 +71,8 @@ interface Planned {
  */
 export function createDelivery(deps: DeliveryDeps) {
   const { consumer, producer, schemaIds, pool, dbSchema, pseudonymiser, auditLog, now, log } = deps;
-  const views = new Map<string, ConsumerView>();
-  /** The leaf fields each view delivers, as its DISCLOSE records list them: once per view, not per event. */
-  const viewFields = new WeakMap<ConsumerView, string[]>();
+  /** Each view, with the leaf fields it delivers (what its DISCLOSE records list): made once, not per event. */
+  const views = new Map<string, { view: ConsumerView; delivered: string[] }>();
 
   function viewFor(
     topic: Topic,
@@ -85,7 +84,10 @@ export function createDelivery(deps: DeliveryDeps) {
     const key = `${topic}|${party}|${writerId}|${fields.join(",")}`;
     let v = views.get(key);
     if (!v) {
-      v = consumerView(topic, party, writer, fields);
+      v = {
+        view: consumerView(topic, party, writer, fields),
+        delivered: deliveredFields(writer, fields).map((f) => f.path),
+      };
       views.set(key, v);
     }
     return v;
@@ -114,16 +116,11 @@ export function createDelivery(deps: DeliveryDeps) {
     // expiry) whose row filter passes the event; its fields are the recipient's projection.
     const collectedAt = new Date(Number(message.timestamp));
     for (const d of deliveryDecision(deps.catalogue(), topic, full, now(), collectedAt)) {
-      const view = viewFor(topic, d.party.id, writer.schema, wire.schemaId, d.fields);
+      const { view, delivered: fields } = viewFor(topic, d.party.id, writer.schema, wire.schemaId, d.fields);
       const viewId = await schemaIds.idOf(view.subject, view.schema);
       const projected = view.decode(wire.body);
       const span = childSpan(trace);
       const purpose = d.purpose;
-      let fields = viewFields.get(view);
-      if (!fields) {
-        fields = deliveredFields(writer.schema, d.fields).map((f) => f.path);
-        viewFields.set(view, fields);
-      }
       const record = auditRecord({
         action: "DISCLOSE",
         topic,

@@ -43,6 +43,7 @@ export function createMaintenance(opts: MaintenanceOptions) {
   const { pool, dbSchema, log } = opts;
   if (!/^[a-z_][a-z0-9_]*$/.test(dbSchema)) throw new Error(`not a valid schema name: ${dbSchema}`);
   const table = `${dbSchema}.idempotency`;
+  const lockName = `grondslag.gateway.maintenance.${dbSchema}`;
   const vacuumAfter = opts.vacuumAfterDeadRows ?? 50_000;
   const chunk = opts.purgeChunk ?? 5_000;
   let timer: NodeJS.Timeout | undefined;
@@ -57,7 +58,7 @@ export function createMaintenance(opts: MaintenanceOptions) {
       await client.query("SET statement_timeout = 300000");
       const { rows: lock } = await client.query<{ ok: boolean }>(
         "SELECT pg_try_advisory_lock(hashtext($1)) AS ok",
-        [`grondslag.gateway.maintenance.${dbSchema}`],
+        [lockName],
       );
       if (!lock[0]?.ok) return { ran: false, purged: 0, vacuumed: false, deadRows: 0, liveRows: 0 };
       try {
@@ -104,9 +105,7 @@ export function createMaintenance(opts: MaintenanceOptions) {
         }
         return { ran: true, purged, vacuumed, deadRows, liveRows };
       } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [
-          `grondslag.gateway.maintenance.${dbSchema}`,
-        ]);
+        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [lockName]);
       }
     } finally {
       await client.query("RESET statement_timeout").then(
