@@ -32,6 +32,7 @@ import {
   auditRecord,
   batchWorker,
   BatchingProducer,
+  createPartitioner,
   encodeAuditRecord,
   SchemaIds,
   type TopicMessage,
@@ -48,7 +49,7 @@ import {
   subjectOf,
   toWire,
 } from "@grondslag/wire";
-import kafkajs, { type Admin, type Message } from "kafkajs";
+import type { Admin, Message, Producer } from "kafkajs";
 import pg from "pg";
 import { startChildGateway, type ChildGateway } from "../src/core/child-gateway";
 import type { GatewayWorker } from "../src/gateway";
@@ -168,7 +169,7 @@ async function drain(
 
 // ------------------------------------------------------------------------------------------------ loading data
 
-async function load(producer: kafkajs.Producer, topic: string, messages: Message[]) {
+async function load(producer: Producer, topic: string, messages: Message[]) {
   const chunks: Message[][] = [];
   for (let i = 0; i < messages.length; i += 2000) chunks.push(messages.slice(i, i + 2000));
   let next = 0;
@@ -207,7 +208,7 @@ async function twin(
   await startGroupAt(config, groupId, { [opts.source]: opts.from[opts.source] ?? [] });
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
-    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    createPartitioner,
     ...(opts.transactional
       ? { transactionalId: `bench-twin-${groupId}`, idempotent: true, maxInFlightRequests: 1 }
       : {}),
@@ -339,7 +340,7 @@ async function main() {
   await admin.connect();
   const loader = kafka.producer({
     allowAutoTopicCreation: false,
-    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    createPartitioner,
   });
   await loader.connect();
   const scratch: string[] = [];
@@ -430,7 +431,7 @@ async function main() {
       log("raw kafkajs producer: sendBatch of pre-encoded records …");
       const raw = kafka.producer({
         allowAutoTopicCreation: false,
-        createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+        createPartitioner,
       });
       await raw.connect();
       const value = Buffer.alloc(recordSize, 7);
@@ -807,7 +808,7 @@ async function main() {
 async function flood(
   config: StackConfig,
   admin: Admin,
-  loader: kafkajs.Producer,
+  loader: Producer,
   gateway: (name: string, workers: GatewayWorker[], env: Record<string, string>) => Promise<ChildGateway>,
   shape: { variant: string; apart: boolean; split: boolean; lanes: boolean; partitions: number },
 ): Promise<Flood> {

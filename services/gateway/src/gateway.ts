@@ -3,7 +3,7 @@ import { partiesMatching } from "@grondslag/contracts";
 import { GATEWAY } from "@grondslag/contracts/plan";
 import type { Topic } from "@grondslag/schemas";
 import { canonicalTopic, ingressTopic } from "@grondslag/wire";
-import kafkajs, { type Admin } from "kafkajs";
+import type { Admin } from "kafkajs";
 import type { Logger } from "pino";
 import pg from "pg";
 import type { Readiness } from "./ports";
@@ -22,6 +22,7 @@ import {
   BatchingProducer,
   partitionPlanner,
   createKafka,
+  createPartitioner,
   Pseudonymiser,
   SchemaIds,
   StallWatch,
@@ -30,8 +31,6 @@ import { createMaintenance, DEFAULT_RETENTION_MS } from "./core/maintenance";
 import { createPublisher } from "./core/publisher";
 import { createSubscriptions } from "./core/subscriptions";
 import { createRegistryView } from "./http/registry";
-
-const { Partitioners } = kafkajs;
 
 export interface GatewayConfig {
   brokers: string[];
@@ -184,7 +183,7 @@ export function createGateway(
   const newTxProducer = () =>
     kafka.producer({
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner,
       ...(transactional
         ? {
             transactionalId,
@@ -209,7 +208,7 @@ export function createGateway(
   // need no atomicity across records (delivery orders DISCLOSE before the delivery by awaiting it), so they keep
   // a plain producer: a transaction per delivery flush cost three quarters of delivery throughput (bench).
   const rawProducer = transactional
-    ? kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
+    ? kafka.producer({ allowAutoTopicCreation: false, createPartitioner })
     : txProducer;
   // Leaders and replicas of the topics written, for the producers' per-partition plan on a cluster.
   const metadataAdmin = kafka.admin();

@@ -4,6 +4,8 @@
 import "./kafkajs-aborted";
 // And its record encoder, before kafkajs' first produce request (kafkajs-record.ts).
 import "./kafkajs-record";
+// And its produce request and grouping by partition, before kafkajs loads its producer (kafkajs-produce.ts).
+import "./kafkajs-produce";
 export * from "@grondslag/wire";
 export * from "./audit/index";
 export * from "./env";
@@ -14,3 +16,4 @@ export * from "./service";
 export * from "./auth/index";
 export { filterAbortedMessages, kafkajsAbortedFilterInForce } from "./kafkajs-aborted";
 export { encodeRecord, kafkajsRecordEncoderInForce } from "./kafkajs-record";
+export { createPartitioner, crc32c, kafkajsProduceInForce, murmur2 } from "./kafkajs-produce";

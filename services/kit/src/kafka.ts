@@ -1,4 +1,5 @@
 import { kafkajsAbortedFilterInForce } from "./kafkajs-aborted";
+import { kafkajsProduceInForce } from "./kafkajs-produce";
 import { kafkajsRecordEncoderInForce } from "./kafkajs-record";
 import kafkajs, {
   type Admin,
@@ -60,6 +61,12 @@ export function createKafka(opts: {
     log.warn(
       "kafkajs' produce requests were loaded before @grondslag/kit: its producers keep kafkajs' own record " +
         "encoder, the same bytes at about a seventh of the speed (import @grondslag/kit first)",
+    );
+  }
+  if (!kafkajsProduceInForce()) {
+    log.warn(
+      "kafkajs' producer was loaded before @grondslag/kit: it keeps kafkajs' own produce request and grouping by " +
+        "partition, the same bytes with more copies (import @grondslag/kit first)",
     );
   }
   return new kafkajs.Kafka({

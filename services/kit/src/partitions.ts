@@ -1,5 +1,6 @@
-import kafkajs, { type Admin, type PartitionMetadata } from "kafkajs";
+import type { Admin, PartitionerArgs, PartitionMetadata } from "kafkajs";
 import type { TopicMessage } from "./kafka";
+import { createPartitioner } from "./kafkajs-produce";
 
 /**
  * Splits a write so that no produce request of it spans two partition leaders.
@@ -12,8 +13,8 @@ import type { TopicMessage } from "./kafka";
  * lose so: its retry goes, whole, to the partition's new leader.
  *
  * So a write is planned per partition wherever a topic's partitions have several leaders or replicas, with the
- * partition chosen as kafkajs' default (Java-compatible murmur2) partitioner would: a key lands where it always
- * did. On a single broker (every partition led by the only replica) a write stays one request: nothing to lose
+ * partition chosen as kafkajs' default (Java-compatible murmur2) partitioner would (the kit's `createPartitioner`
+ * chooses the same): a key lands where it always did. On a single broker (every partition led by the only replica) a write stays one request: nothing to lose
  * there, and nothing to pay.
  */
 export interface PartitionPlanner {
@@ -27,7 +28,7 @@ export interface PartitionPlanner {
 export function planByPartition(
   items: readonly TopicMessage[],
   metadata: ReadonlyMap<string, readonly PartitionMetadata[]>,
-  partitioner: (args: kafkajs.PartitionerArgs) => number = kafkajs.Partitioners.DefaultPartitioner(),
+  partitioner: (args: PartitionerArgs) => number = createPartitioner(),
 ): TopicMessage[][] {
   /** Topics wholly on one broker with no other replica, by that broker: sent together, as kafkajs would. */
   const byLeader = new Map<number, TopicMessage[]>();
@@ -70,7 +71,7 @@ function soleLeader(partitions: readonly PartitionMetadata[]): number | undefine
 export function partitionPlanner(admin: () => Admin, opts: { ttlMs?: number } = {}): PartitionPlanner {
   const ttlMs = opts.ttlMs ?? 10_000;
   const known = new Map<string, { at: number; partitions: PartitionMetadata[] }>();
-  const partitioner = kafkajs.Partitioners.DefaultPartitioner();
+  const partitioner = createPartitioner();
   return {
     async plan(items) {
       const now = Date.now();
