@@ -190,6 +190,27 @@ describe("helpers", () => {
     ]);
   });
 
+  it("match a loaded catalogue's parties once per pattern, and an unfrozen registry afresh every time", () => {
+    // A loaded catalogue is deep-frozen: its list is made once, frozen, and the same on every call.
+    const first = partiesMatching(catalogue, "gemeente.*");
+    expect(partiesMatching(catalogue, "gemeente.*")).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.map((p) => p.id)).toEqual(
+      Object.keys(catalogue.parties)
+        .filter((id) => id.startsWith("gemeente."))
+        .sort((a, b) => a.localeCompare(b)),
+    );
+    // A parties map that can still change (a hand-made catalogue) is never cached: a party added is seen.
+    const parties: Record<string, (typeof catalogue.parties)[string]> = { ...catalogue.parties };
+    const open = { ...catalogue, parties };
+    expect(partiesMatching(open, "gemeente.*").map((p) => p.id)).toEqual(first.map((p) => p.id));
+    parties["gemeente.aaa"] = { ...first[0]!, id: "gemeente.aaa" };
+    expect(partiesMatching(open, "gemeente.*").map((p) => p.id)).toEqual([
+      "gemeente.aaa",
+      ...first.map((p) => p.id),
+    ]);
+  });
+
   it("read a bare date as midnight in Amsterdam, summer and winter", () => {
     expect(new Date(parseInstant("2026-01-01")).toISOString()).toBe("2025-12-31T23:00:00.000Z");
     expect(new Date(parseInstant("2023-07-01")).toISOString()).toBe("2023-06-30T22:00:00.000Z");

@@ -26,11 +26,41 @@ export function isPattern(pattern: string): boolean {
   return pattern.split(".").includes("*");
 }
 
-/** The catalogue's parties a pattern matches, sorted by id. */
-export function partiesMatching(catalogue: Catalogue, pattern: string): Party[] {
-  return Object.values(catalogue.parties)
+/**
+ * The parties each pattern matched, per parties map. Only for a frozen map (a loaded catalogue is deep-frozen, so
+ * its parties cannot change under the cache); the patterns come from the catalogue's own entries, so the cache
+ * holds at most one list per entry pattern, and goes with its catalogue. Without it, delivery walked every party
+ * of the registry for every consumer entry of every event: 42 µs of an LSI signal's 5 deliveries with the 15
+ * parties of the development registry, and growing with every party registered.
+ */
+const matchedByParties = new WeakMap<object, Map<string, readonly Party[]>>();
+
+/** Party ids in `localeCompare` order (the same collation: the default locale's), without a collator per call. */
+const compareIds = new Intl.Collator().compare;
+const byPartyId = (a: Party, b: Party) => compareIds(a.id, b.id);
+const byDeliveredPartyId = (a: { party: Party }, b: { party: Party }) => compareIds(a.party.id, b.party.id);
+
+function computeMatching(parties: Catalogue["parties"], pattern: string): Party[] {
+  return Object.values(parties)
     .filter((p) => matchParty(pattern, p.id))
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .sort(byPartyId);
+}
+
+/** The catalogue's parties a pattern matches, sorted by id (a frozen list, computed once per catalogue). */
+export function partiesMatching(catalogue: Catalogue, pattern: string): readonly Party[] {
+  const parties = catalogue.parties;
+  if (!Object.isFrozen(parties)) return computeMatching(parties, pattern);
+  let byPattern = matchedByParties.get(parties);
+  if (!byPattern) {
+    byPattern = new Map();
+    matchedByParties.set(parties, byPattern);
+  }
+  let matched = byPattern.get(pattern);
+  if (!matched) {
+    matched = Object.freeze(computeMatching(parties, pattern));
+    byPattern.set(pattern, matched);
+  }
+  return matched;
 }
 
 function liveBasis(catalogue: Catalogue, id: string, at: Date): LegalBasis | undefined {
@@ -84,7 +114,7 @@ export function consumersOf(catalogue: Catalogue, topic: Topic, at: Date, collec
       if (!out.has(party.id)) out.set(party.id, { party, entry, legalBasis });
     }
   }
-  return [...out.values()].sort((a, b) => a.party.id.localeCompare(b.party.id));
+  return [...out.values()].sort(byDeliveredPartyId);
 }
 
 export type ProduceRefusal =
@@ -309,5 +339,12 @@ export function deliveryDecision(
 ): Disclosure[] {
   return consumersOf(catalogue, topic, at, collectedAt)
     .filter((d) => evaluateRowFilter(d.entry.rowFilter, event, d.party))
-    .map((d) => ({ ...d, fields: d.entry.fields, purpose: d.entry.purposes.join(",") }));
+    .map(toDisclosure);
+}
+
+// Each field by name: a spread of the delivery (`{ ...d, … }`) cost 1.4 µs a recipient here, the whole decision
+// for a recipient otherwise.
+function toDisclosure(d: Delivery): Disclosure {
+  const { party, entry, legalBasis } = d;
+  return { party, entry, legalBasis, fields: entry.fields, purpose: entry.purposes.join(",") };
 }
