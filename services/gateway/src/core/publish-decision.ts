@@ -157,7 +157,8 @@ export function decidePublish(
     );
   }
   const topic = request.topic;
-  const decision = checkProduce(catalogue, { ...request, party: request.producer });
+  const { producer: party, grondslag, purpose, payload, at } = request;
+  const decision = checkProduce(catalogue, { topic, party, grondslag, purpose, payload, at });
   // The binding's field is named in the detail already; the refusal carries no separate field for it.
   if (!decision.ok) return refuse(refusalCodes[decision.code], decision.detail, fixes[decision.code]);
   const type = loadSchema(topic);
