@@ -71,8 +71,12 @@ interface Planned {
  */
 export function createDelivery(deps: DeliveryDeps) {
   const { consumer, producer, schemaIds, pool, dbSchema, pseudonymiser, auditLog, now, log } = deps;
-  /** Each view, with the leaf fields it delivers (what its DISCLOSE records list): made once, not per event. */
-  const views = new Map<string, { view: ConsumerView; delivered: string[] }>();
+  /**
+   * Each view, with the leaf fields it delivers (what its DISCLOSE records list): made once, not per event. Keyed
+   * first by the entry's field list itself (the loaded catalogue's frozen array, the same for every event; a new
+   * catalogue brings new arrays, and the old views go with the old ones), so no event joins the list into a key.
+   */
+  const views = new WeakMap<readonly string[], Map<string, { view: ConsumerView; delivered: string[] }>>();
 
   function viewFor(
     topic: Topic,
@@ -81,14 +85,19 @@ export function createDelivery(deps: DeliveryDeps) {
     writerId: number,
     fields: readonly string[],
   ) {
-    const key = `${topic}|${party}|${writerId}|${fields.join(",")}`;
-    let v = views.get(key);
+    let byView = views.get(fields);
+    if (!byView) {
+      byView = new Map();
+      views.set(fields, byView);
+    }
+    const key = `${topic}|${party}|${writerId}`;
+    let v = byView.get(key);
     if (!v) {
       v = {
         view: consumerView(topic, party, writer, fields),
         delivered: deliveredFields(writer, fields).map((f) => f.path),
       };
-      views.set(key, v);
+      byView.set(key, v);
     }
     return v;
   }
