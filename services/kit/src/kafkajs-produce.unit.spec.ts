@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import { createRequire } from "node:module";
 import kafkajs, { type PartitionMetadata } from "kafkajs";
 import { describe, expect, it } from "vitest";
+import { rng } from "./rng.fixture";
 import {
   crc32c,
   createPartitioner,
@@ -26,16 +27,6 @@ const { Types: Compression } = require("kafkajs/src/protocol/message/compression
 type Encoder = { buf: Buffer; offset: number };
 const bytes = (e: Encoder) => Buffer.from(e.buf.subarray(0, e.offset));
 
-/** A deterministic generator, so a failing case is the same on every run (its seed is in the message). */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 const TEXTS = ["", "a", "90000001", "ë", "€uro", "日本語", "😀", "x".repeat(70)];
 
 function randomArgs(r: () => number): ProduceArgs {

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
+import { rng } from "./rng.fixture";
 import {
   encodeRecord,
   kafkajsOwnRecordEncoder,
@@ -11,17 +12,6 @@ import {
 const require = createRequire(import.meta.url);
 const own = kafkajsOwnRecordEncoder();
 const bytes = (e: { buf: Buffer; offset: number }) => Buffer.from(e.buf.subarray(0, e.offset));
-
-/** A deterministic generator, so a failing case is the same on every run (its seed is in the message). */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 // Lengths around the varint boundaries (zig-zag doubles them: a byte holds lengths up to 63, two up to 8,191).
 const LENGTHS = [0, 1, 63, 64, 65, 200, 8_191, 8_192, 8_193, 20_000];
