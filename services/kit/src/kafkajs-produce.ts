@@ -206,7 +206,15 @@ function encodeProduce(args: ProduceArgs, now: number): KafkajsEncoder | undefin
       for (let i = 0; i < messages.length; i++) {
         const message = messages[i]!;
         if (message.timestamp !== null && message.timestamp !== undefined) return undefined;
-        const record = encodeRecord({ ...message, offsetDelta: i, timestampDelta: 0 });
+        // Each field by name (what kafkajs' record encoder reads), not `{ ...message, offsetDelta }`: V8 takes a
+        // slow path for a spread followed by properties the source lacks, ≈ 1 µs a record.
+        const record = encodeRecord({
+          key: message.key,
+          value: message.value,
+          headers: message.headers,
+          offsetDelta: i,
+          timestampDelta: 0,
+        });
         records.push(record);
         size += record.offset;
       }
