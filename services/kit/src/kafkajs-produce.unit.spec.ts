@@ -105,10 +105,7 @@ describe("kafkajs produce path (kafkajs-produce.ts)", () => {
     stamped.topicData[0]!.partitions[0]!.messages[0]!.timestamp = "1733000000000";
     for (const args of [compressed, stamped]) {
       const { oursBytes, theirsBytes } = await both(args);
-      if (args === compressed) {
-        // gzip output is the same for the same input and level: compare it whole.
-        expect(oursBytes).toEqual(theirsBytes);
-      } else expect(oursBytes.equals(theirsBytes)).toBe(true);
+      expect(oursBytes.equals(theirsBytes)).toBe(true);
     }
   });
 

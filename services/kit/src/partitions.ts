@@ -14,8 +14,8 @@ import { createPartitioner } from "./kafkajs-produce";
  *
  * So a write is planned per partition wherever a topic's partitions have several leaders or replicas, with the
  * partition chosen as kafkajs' default (Java-compatible murmur2) partitioner would (the kit's `createPartitioner`
- * chooses the same): a key lands where it always did. On a single broker (every partition led by the only replica) a write stays one request: nothing to lose
- * there, and nothing to pay.
+ * chooses the same): a key lands where it always did. On a single broker (every partition led by the only replica)
+ * a write stays one request: nothing to lose there, and nothing to pay.
  */
 export interface PartitionPlanner {
   /** The write as groups, in order within each partition; each group is safe to send as one request. */
